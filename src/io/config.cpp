@@ -1,0 +1,151 @@
+// config.json parsing with HF's defaults and derivations.
+#include "io/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "io/file_util.h"
+
+namespace emot5 {
+
+namespace {
+
+template <typename T>
+void get_field(const nlohmann::json& j, const char* key, T* out, const std::string& origin) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return;
+  try {
+    if constexpr (std::is_same_v<T, int>) {
+      if (!it->is_number_integer()) throw Error("");
+      const auto v = it->get<int64_t>();
+      if (v < 0 || v > (int64_t{1} << 30)) throw Error("");
+      *out = static_cast<int>(v);
+    } else if constexpr (std::is_same_v<T, float>) {
+      if (!it->is_number()) throw Error("");
+      *out = it->get<float>();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (!it->is_boolean()) throw Error("");
+      *out = it->get<bool>();
+    } else {
+      if (!it->is_string()) throw Error("");
+      *out = it->get<std::string>();
+    }
+  } catch (const Error&) {
+    throw Error(origin + ": field '" + key + "' has an invalid value " + it->dump());
+  }
+}
+
+// eos_token_id may be a list in some configs; HF uses the first for generation.
+void get_token_id(const nlohmann::json& j, const char* key, int* out, const std::string& origin) {
+  auto it = j.find(key);
+  if (it != j.end() && it->is_array() && !it->empty()) {
+    nlohmann::json first = {{key, (*it)[0]}};
+    get_field(first, key, out, origin);
+    return;
+  }
+  get_field(j, key, out, origin);
+}
+
+}  // namespace
+
+T5Config parse_t5_config(const std::string& text, const std::string& origin) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(origin + ": malformed JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error(origin + ": not a JSON object");
+  if (j.contains("model_type") && j["model_type"].is_string()) {
+    const auto mt = j["model_type"].get<std::string>();
+    if (mt != "t5" && mt != "mt5" && mt != "umt5")
+      throw Error(origin + ": field 'model_type' is '" + mt + "', expected 't5'");
+  }
+  T5Config c;
+  get_field(j, "vocab_size", &c.vocab_size, origin);
+  get_field(j, "d_model", &c.d_model, origin);
+  get_field(j, "d_kv", &c.d_kv, origin);
+  get_field(j, "d_ff", &c.d_ff, origin);
+  get_field(j, "num_layers", &c.num_layers, origin);
+  c.num_decoder_layers = c.num_layers;
+  get_field(j, "num_decoder_layers", &c.num_decoder_layers, origin);
+  get_field(j, "num_heads", &c.num_heads, origin);
+  get_field(j, "relative_attention_num_buckets", &c.relative_attention_num_buckets, origin);
+  get_field(j, "relative_attention_max_distance", &c.relative_attention_max_distance, origin);
+  get_field(j, "layer_norm_epsilon", &c.layer_norm_epsilon, origin);
+  get_field(j, "feed_forward_proj", &c.feed_forward_proj, origin);
+  get_field(j, "tie_word_embeddings", &c.tie_word_embeddings, origin);
+  c.scale_decoder_outputs = c.tie_word_embeddings;
+  get_field(j, "scale_decoder_outputs", &c.scale_decoder_outputs, origin);
+  get_field(j, "dropout_rate", &c.dropout_rate, origin);
+  get_token_id(j, "decoder_start_token_id", &c.decoder_start_token_id, origin);
+  get_token_id(j, "eos_token_id", &c.eos_token_id, origin);
+  get_token_id(j, "pad_token_id", &c.pad_token_id, origin);
+
+  // HF derives the activation from feed_forward_proj and ignores config.json's dense_act_fn.
+  const auto& f = c.feed_forward_proj;
+  const auto dash = f.find('-');
+  const std::string head = dash == std::string::npos ? "" : f.substr(0, dash);
+  const std::string act = dash == std::string::npos ? f : f.substr(dash + 1);
+  if ((dash != std::string::npos && head != "gated") || f.find('-', dash + 1) != std::string::npos)
+    throw Error(origin + ": field 'feed_forward_proj' is '" + f +
+                "', expected 'ACT' or 'gated-ACT' (relu, gelu, gelu_new, silu)");
+  c.is_gated_act = head == "gated";
+  c.dense_act_fn = (f == "gated-gelu") ? "gelu_new" : act;
+  if (c.dense_act_fn != "relu" && c.dense_act_fn != "gelu" && c.dense_act_fn != "gelu_new" &&
+      c.dense_act_fn != "silu" && c.dense_act_fn != "swish" && c.dense_act_fn != "gelu_pytorch_tanh")
+    throw Error(origin + ": field 'feed_forward_proj' names unsupported activation '" + act + "'");
+
+  auto positive = [&](int v, const char* name) {
+    if (v <= 0) throw Error(origin + ": field '" + std::string(name) + "' must be positive, got " + std::to_string(v));
+  };
+  positive(c.vocab_size, "vocab_size");
+  positive(c.d_model, "d_model");
+  positive(c.d_kv, "d_kv");
+  positive(c.d_ff, "d_ff");
+  positive(c.num_heads, "num_heads");
+  positive(c.relative_attention_num_buckets, "relative_attention_num_buckets");
+  positive(c.relative_attention_max_distance, "relative_attention_max_distance");
+  if (c.num_layers < 1 || c.num_decoder_layers < 1)
+    throw Error(origin + ": num_layers and num_decoder_layers must be at least 1");
+  if (!(c.layer_norm_epsilon > 0)) throw Error(origin + ": field 'layer_norm_epsilon' must be positive");
+  for (int id : {c.decoder_start_token_id, c.eos_token_id, c.pad_token_id})
+    if (id >= c.vocab_size) throw Error(origin + ": a special token id is outside vocab_size");
+  return c;
+}
+
+T5Config load_t5_config(const std::string& path) {
+  if (!file_exists(path)) throw Error(path + ": missing (a model directory needs config.json)");
+  return parse_t5_config(read_file(path), path);
+}
+
+std::string t5_config_json(const T5Config& c) {
+  nlohmann::ordered_json j;
+  j["architectures"] = {"T5ForConditionalGeneration"};
+  j["model_type"] = "t5";
+  j["vocab_size"] = c.vocab_size;
+  j["d_model"] = c.d_model;
+  j["d_kv"] = c.d_kv;
+  j["d_ff"] = c.d_ff;
+  j["num_layers"] = c.num_layers;
+  j["num_decoder_layers"] = c.num_decoder_layers;
+  j["num_heads"] = c.num_heads;
+  j["relative_attention_num_buckets"] = c.relative_attention_num_buckets;
+  j["relative_attention_max_distance"] = c.relative_attention_max_distance;
+  j["layer_norm_epsilon"] = c.layer_norm_epsilon;
+  j["feed_forward_proj"] = c.feed_forward_proj;
+  j["dense_act_fn"] = c.dense_act_fn;
+  j["is_gated_act"] = c.is_gated_act;
+  j["tie_word_embeddings"] = c.tie_word_embeddings;
+  j["scale_decoder_outputs"] = c.scale_decoder_outputs;
+  j["dropout_rate"] = c.dropout_rate;
+  j["decoder_start_token_id"] = c.decoder_start_token_id;
+  j["eos_token_id"] = c.eos_token_id;
+  j["pad_token_id"] = c.pad_token_id;
+  j["is_encoder_decoder"] = true;
+  j["initializer_factor"] = 1.0;
+  j["use_cache"] = true;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace emot5

@@ -1,0 +1,29 @@
+// Small file helpers: whole-file reads with clear errors, and atomic writes (temp + rename).
+#pragma once
+#include <cstdio>
+#include <string>
+
+namespace emot5 {
+
+std::string read_file(const std::string& path);
+bool file_exists(const std::string& path);
+// Writes `content` to `path` atomically.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// Writes to `path`.tmp.<pid>; commit() fsyncs and renames over `path`. Destroyed without
+// commit, it removes the temp file, so an interrupted write never leaves a half file.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(const char* data, size_t n);
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+};
+
+}  // namespace emot5

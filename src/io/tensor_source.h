@@ -1,0 +1,42 @@
+// A TensorSource maps tensor names to views: one safetensors file, a sharded checkpoint, or
+// tensors built in memory (the formula model, a trainer's output).
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/tensor.h"
+
+namespace emot5 {
+
+class TensorSource {
+ public:
+  virtual ~TensorSource() = default;
+  virtual std::optional<TensorView> find(const std::string& name) const = 0;
+  virtual std::vector<std::string> names() const = 0;
+  // Where `name` lives, for error messages (a file path, or "memory").
+  virtual std::string origin(const std::string& name) const = 0;
+};
+
+// Owns its tensors; used for generated weights and for writing files.
+class MemoryTensors : public TensorSource {
+ public:
+  void add(const std::string& name, DType dtype, std::vector<int64_t> shape,
+           std::vector<std::byte> bytes);
+  void add_f32(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v);
+  std::optional<TensorView> find(const std::string& name) const override;
+  std::vector<std::string> names() const override;
+  std::string origin(const std::string&) const override { return "memory"; }
+
+ private:
+  struct Entry {
+    DType dtype;
+    std::vector<int64_t> shape;
+    std::vector<std::byte> bytes;
+  };
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace emot5

@@ -1,0 +1,55 @@
+// Matrix products through oneDNN (see gemm.h).
+#include "kernels/gemm.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <cassert>
+#include <stdexcept>
+#include <string>
+
+namespace emot5::kernels {
+
+namespace {
+void check(dnnl_status_t s) {
+  if (s != dnnl_success) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(s));
+}
+}  // namespace
+
+void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+             int ldc, float beta) {
+  if (M == 0 || N == 0) return;
+  check(dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc));
+}
+
+void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+             int ldc, float beta) {
+  if (M == 0 || N == 0) return;
+  check(dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc));
+}
+
+namespace naive {
+
+void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+             int ldc, float beta) {
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int k = 0; k < K; ++k) acc += static_cast<double>(A[m * lda + k]) * B[n * ldb + k];
+      float& c = C[m * ldc + n];
+      c = static_cast<float>(acc) + (beta == 0.0f ? 0.0f : beta * c);
+    }
+}
+
+void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+             int ldc, float beta) {
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int k = 0; k < K; ++k) acc += static_cast<double>(A[m * lda + k]) * B[k * ldb + n];
+      float& c = C[m * ldc + n];
+      c = static_cast<float>(acc) + (beta == 0.0f ? 0.0f : beta * c);
+    }
+}
+
+}  // namespace naive
+}  // namespace emot5::kernels

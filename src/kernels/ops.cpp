@@ -1,0 +1,129 @@
+// T5's element-wise and row-wise kernels (see ops.h). Written as plain loops the compiler
+// vectorizes; activations follow PyTorch's formulas exactly.
+#include "kernels/ops.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace emot5::kernels {
+
+Act parse_act(const std::string& name) {
+  if (name == "relu") return Act::Relu;
+  if (name == "gelu") return Act::Gelu;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Act::GeluNew;
+  if (name == "silu" || name == "swish") return Act::Silu;
+  throw std::invalid_argument("unsupported activation '" + name + "'");
+}
+
+namespace {
+
+inline float act_one(float x, Act a) {
+  switch (a) {
+    case Act::Relu: return x > 0.0f ? x : 0.0f;
+    case Act::Gelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    case Act::GeluNew: {
+      // HF NewGELUActivation: 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x³)))
+      const float k = 0.7978845608028654f;
+      return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+    }
+    case Act::Silu: return x / (1.0f + std::exp(-x));
+  }
+  return x;
+}
+
+}  // namespace
+
+void rms_norm(const float* x, const float* w, int rows, int cols, float eps, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<long>(r) * cols;
+    float* o = out + static_cast<long>(r) * cols;
+    float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+    for (int c = 0; c < cols; ++c) ss += xr[c] * xr[c];
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
+#pragma omp simd
+    for (int c = 0; c < cols; ++c) o[c] = w[c] * (xr[c] * inv);
+  }
+}
+
+void activate(float* x, long n, Act a) {
+  for (long i = 0; i < n; ++i) x[i] = act_one(x[i], a);
+}
+
+void gated_activate(float* g, const float* u, long n, Act a) {
+  for (long i = 0; i < n; ++i) g[i] = act_one(g[i], a) * u[i];
+}
+
+void softmax(float* x, int n) {
+  float mx = -INFINITY;
+  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  float sum = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+double log_softmax(const float* x, int n, float* out) {
+  float mx = -INFINITY;
+  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - mx);
+  const double lse = mx + std::log(sum);
+  if (out)
+    for (int i = 0; i < n; ++i) out[i] = static_cast<float>(x[i] - lse);
+  return lse;
+}
+
+void add_inplace(float* y, const float* x, long n) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void scale_inplace(float* y, float s, long n) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) y[i] *= s;
+}
+
+int argmax(const float* x, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+namespace naive {
+
+void rms_norm(const float* x, const float* w, int rows, int cols, float eps, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int c = 0; c < cols; ++c) ss += static_cast<double>(x[r * cols + c]) * x[r * cols + c];
+    const double inv = 1.0 / std::sqrt(ss / cols + eps);
+    for (int c = 0; c < cols; ++c) out[r * cols + c] = static_cast<float>(w[c] * (x[r * cols + c] * inv));
+  }
+}
+
+float act(float x, Act a) {
+  const double d = x;
+  switch (a) {
+    case Act::Relu: return x > 0 ? x : 0;
+    case Act::Gelu: return static_cast<float>(0.5 * d * (1.0 + std::erf(d / std::sqrt(2.0))));
+    case Act::GeluNew:
+      return static_cast<float>(0.5 * d * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (d + 0.044715 * d * d * d))));
+    case Act::Silu: return static_cast<float>(d / (1.0 + std::exp(-d)));
+  }
+  return x;
+}
+
+void softmax(float* x, int n) {
+  double mx = -INFINITY, sum = 0;
+  for (int i = 0; i < n; ++i) mx = std::max<double>(mx, x[i]);
+  for (int i = 0; i < n; ++i) sum += std::exp(x[i] - mx);
+  for (int i = 0; i < n; ++i) x[i] = static_cast<float>(std::exp(x[i] - mx) / sum);
+}
+
+}  // namespace naive
+}  // namespace emot5::kernels

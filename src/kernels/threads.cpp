@@ -1,0 +1,9 @@
+// Thread count (see threads.h).
+#include "kernels/threads.h"
+
+#include <omp.h>
+
+namespace emot5::kernels {
+void set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs()); }
+int num_threads() { return omp_get_max_threads(); }
+}  // namespace emot5::kernels

@@ -1,0 +1,7 @@
+// The thread count shared by our parallel loops (OpenMP) and oneDNN's sgemm.
+#pragma once
+
+namespace emot5::kernels {
+void set_num_threads(int n);  // n <= 0: all cores
+int num_threads();
+}  // namespace emot5::kernels

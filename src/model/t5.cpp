@@ -1,0 +1,239 @@
+// T5Model: loading and the encoder / decoder passes (see t5.h). Attention lives in
+// t5_attention.cpp. Comments quote the modeling_t5.py behaviour being reproduced.
+#include "model/t5.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "io/error.h"
+#include "kernels/gemm.h"
+#include "model/attention.h"
+
+namespace emot5 {
+
+using kernels::gemm_nt;
+
+PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {
+  PackedBatch p;
+  p.offsets.push_back(0);
+  for (const auto& s : seqs) {
+    p.ids.insert(p.ids.end(), s.begin(), s.end());
+    p.offsets.push_back(static_cast<int>(p.ids.size()));
+  }
+  return p;
+}
+
+const float* T5Model::take(const std::string& name, std::vector<int64_t> shape) {
+  const auto t = source_->find(name);
+  if (!t)
+    throw Error(source_->origin(name) + ": missing tensor '" + name + "' (expected shape " +
+                shape_str(shape) + ")");
+  if (t->shape != shape)
+    throw Error(source_->origin(name) + ": tensor '" + name + "' has shape " + shape_str(t->shape) +
+                ", expected " + shape_str(shape) + " from config.json");
+  weight_bytes_ += static_cast<size_t>(t->numel()) * sizeof(float);
+  if (t->dtype == DType::F32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0)
+    return reinterpret_cast<const float*>(t->data);  // zero-copy from the memory map
+  if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
+    throw Error(source_->origin(name) + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
+                ", expected F32, F16 or BF16");
+  owned_.push_back(to_f32(*t));
+  return owned_.back().data();
+}
+
+Linear T5Model::take_linear(const std::string& name, int out, int in) {
+  return Linear{take(name, {out, in}), out, in};
+}
+
+T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> weights)
+    : config_(config), source_(std::move(weights)), act_(kernels::parse_act(config.dense_act_fn)) {
+  const int D = config_.d_model, I = config_.inner_dim(), F = config_.d_ff, V = config_.vocab_size;
+  const int NB = config_.relative_attention_num_buckets, H = config_.num_heads;
+  shared_ = source_->find("shared.weight") || !source_->find("encoder.embed_tokens.weight")
+                ? take("shared.weight", {V, D})
+                : take("encoder.embed_tokens.weight", {V, D});
+  // Head rule: lm_head.weight when the file has it, else the tied shared embedding.
+  if (source_->find("lm_head.weight") || !config_.tie_word_embeddings)
+    lm_head_ = take("lm_head.weight", {V, D});
+  else
+    lm_head_ = shared_;
+  // "sequence_output = sequence_output * (self.model_dim**-0.5)" for tied T5 v1.0.
+  head_scale_ = config_.scale_decoder_outputs ? 1.0f / std::sqrt(static_cast<float>(D)) : 1.0f;
+
+  auto attention = [&](const std::string& p, bool bias) {
+    T5Attention a;
+    a.q = take_linear(p + ".q.weight", I, D);
+    a.k = take_linear(p + ".k.weight", I, D);
+    a.v = take_linear(p + ".v.weight", I, D);
+    a.o = take_linear(p + ".o.weight", D, I);
+    if (bias) a.relative_attention_bias = take(p + ".relative_attention_bias.weight", {NB, H});
+    return a;
+  };
+  auto ff = [&](const std::string& p) {
+    T5LayerFF f;
+    if (config_.is_gated_act) {
+      f.wi_0 = take_linear(p + ".DenseReluDense.wi_0.weight", F, D);
+      f.wi_1 = take_linear(p + ".DenseReluDense.wi_1.weight", F, D);
+    } else {
+      f.wi = take_linear(p + ".DenseReluDense.wi.weight", F, D);
+    }
+    f.wo = take_linear(p + ".DenseReluDense.wo.weight", D, F);
+    f.layer_norm.weight = take(p + ".layer_norm.weight", {D});
+    return f;
+  };
+  for (int i = 0; i < config_.num_layers; ++i) {
+    const std::string p = "encoder.block." + std::to_string(i) + ".layer.";
+    T5Block b;
+    b.self_attention = attention(p + "0.SelfAttention", i == 0);
+    b.self_attention_norm.weight = take(p + "0.layer_norm.weight", {D});
+    b.ff = ff(p + "1");
+    encoder_.block.push_back(b);
+  }
+  encoder_.final_layer_norm.weight = take("encoder.final_layer_norm.weight", {D});
+  for (int i = 0; i < config_.num_decoder_layers; ++i) {
+    const std::string p = "decoder.block." + std::to_string(i) + ".layer.";
+    T5Block b;
+    b.self_attention = attention(p + "0.SelfAttention", i == 0);
+    b.self_attention_norm.weight = take(p + "0.layer_norm.weight", {D});
+    b.cross_attention = attention(p + "1.EncDecAttention", false);
+    b.cross_attention_norm.weight = take(p + "1.layer_norm.weight", {D});
+    b.ff = ff(p + "2");
+    decoder_.block.push_back(b);
+  }
+  decoder_.final_layer_norm.weight = take("decoder.final_layer_norm.weight", {D});
+}
+
+// T5LayerFF: x = x + wo(act(wi_0(n)) * wi_1(n)), n = layer_norm(x).
+void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
+  const int D = config_.d_model, F = config_.d_ff;
+  std::vector<float> n(static_cast<size_t>(rows) * D), g(static_cast<size_t>(rows) * F);
+  kernels::rms_norm(x, ff.layer_norm.weight, rows, D, config_.layer_norm_epsilon, n.data());
+  if (config_.is_gated_act) {
+    std::vector<float> u(g.size());
+    gemm_nt(rows, F, D, n.data(), D, ff.wi_0.w, D, g.data(), F);
+    gemm_nt(rows, F, D, n.data(), D, ff.wi_1.w, D, u.data(), F);
+    kernels::gated_activate(g.data(), u.data(), static_cast<long>(g.size()), act_);
+  } else {
+    gemm_nt(rows, F, D, n.data(), D, ff.wi.w, D, g.data(), F);
+    kernels::activate(g.data(), static_cast<long>(g.size()), act_);
+  }
+  gemm_nt(rows, D, F, g.data(), F, ff.wo.w, F, x, D, 1.0f);  // residual add through beta = 1
+}
+
+EncoderOutput T5Model::encode(const PackedBatch& batch) const {
+  const int D = config_.d_model, V = config_.vocab_size;
+  const int T = static_cast<int>(batch.ids.size());
+  EncoderOutput out;
+  out.offsets = batch.offsets;
+  std::vector<float> x(static_cast<size_t>(T) * D), n(x.size());
+  for (int t = 0; t < T; ++t) {
+    const int id = batch.ids[t];
+    if (id < 0 || id >= V)
+      throw std::invalid_argument("token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                  std::to_string(V) + ")");
+    std::memcpy(&x[static_cast<size_t>(t) * D], shared_ + static_cast<size_t>(id) * D, D * sizeof(float));
+  }
+  const EncoderBias bias(encoder_.block[0].self_attention.relative_attention_bias, config_, batch.offsets);
+  for (const auto& blk : encoder_.block) {
+    kernels::rms_norm(x.data(), blk.self_attention_norm.weight, T, D, config_.layer_norm_epsilon, n.data());
+    encoder_self_attention(blk.self_attention, bias, config_, n.data(), batch.offsets, x.data());
+    feed_forward(blk.ff, x.data(), T);
+  }
+  out.hidden.resize(x.size());
+  kernels::rms_norm(x.data(), encoder_.final_layer_norm.weight, T, D, config_.layer_norm_epsilon,
+                    out.hidden.data());
+  return out;
+}
+
+DecoderState T5Model::start_decoder(const EncoderOutput& enc, int max_steps) const {
+  const int D = config_.d_model, I = config_.inner_dim();
+  const int T = enc.offsets.back(), B = enc.batch();
+  DecoderState st;
+  st.batch = B;
+  st.max_steps = max_steps;
+  st.enc_offsets = enc.offsets;
+  const auto L = decoder_.block.size();
+  st.cross_k.resize(L);
+  st.cross_v.resize(L);
+  st.self_k.resize(L);
+  st.self_v.resize(L);
+  for (size_t l = 0; l < L; ++l) {
+    const auto& a = decoder_.block[l].cross_attention;
+    st.cross_k[l].resize(static_cast<size_t>(T) * I);
+    st.cross_v[l].resize(static_cast<size_t>(T) * I);
+    gemm_nt(T, I, D, enc.hidden.data(), D, a.k.w, D, st.cross_k[l].data(), I);
+    gemm_nt(T, I, D, enc.hidden.data(), D, a.v.w, D, st.cross_v[l].data(), I);
+    st.self_k[l].assign(static_cast<size_t>(B) * max_steps * I, 0.0f);
+    st.self_v[l].assign(static_cast<size_t>(B) * max_steps * I, 0.0f);
+  }
+  return st;
+}
+
+void T5Model::decode_step(DecoderState& st, const int* tokens) const {
+  const int D = config_.d_model, V = config_.vocab_size, B = st.batch;
+  if (st.step >= st.max_steps)
+    throw std::invalid_argument("decode_step: step " + std::to_string(st.step) + " exceeds max_steps");
+  std::vector<float> x(static_cast<size_t>(B) * D), n(x.size());
+  for (int b = 0; b < B; ++b) {
+    if (tokens[b] < 0 || tokens[b] >= V)
+      throw std::invalid_argument("decoder token id " + std::to_string(tokens[b]) + " is outside the vocabulary");
+    std::memcpy(&x[static_cast<size_t>(b) * D], shared_ + static_cast<size_t>(tokens[b]) * D, D * sizeof(float));
+  }
+  const float* bias = decoder_.block[0].self_attention.relative_attention_bias;
+  for (size_t l = 0; l < decoder_.block.size(); ++l) {
+    const auto& blk = decoder_.block[l];
+    kernels::rms_norm(x.data(), blk.self_attention_norm.weight, B, D, config_.layer_norm_epsilon, n.data());
+    decoder_self_attention(blk.self_attention, bias, config_, n.data(), st, l, x.data());
+    kernels::rms_norm(x.data(), blk.cross_attention_norm.weight, B, D, config_.layer_norm_epsilon, n.data());
+    decoder_cross_attention(blk.cross_attention, config_, n.data(), st, l, x.data());
+    feed_forward(blk.ff, x.data(), B);
+  }
+  st.hidden.resize(x.size());
+  kernels::rms_norm(x.data(), decoder_.final_layer_norm.weight, B, D, config_.layer_norm_epsilon,
+                    st.hidden.data());
+  if (head_scale_ != 1.0f) kernels::scale_inplace(st.hidden.data(), head_scale_, static_cast<long>(x.size()));
+  ++st.step;
+}
+
+void T5Model::logits(const DecoderState& st, float* out) const {
+  const int D = config_.d_model, V = config_.vocab_size;
+  gemm_nt(st.batch, V, D, st.hidden.data(), D, lm_head_, D, out, V);
+}
+
+std::vector<float> T5Model::head_rows(const std::vector<int>& ids) const {
+  const int D = config_.d_model;
+  std::vector<float> out(ids.size() * static_cast<size_t>(D));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= config_.vocab_size)
+      throw std::invalid_argument("head_rows: id " + std::to_string(ids[i]) + " is outside the vocabulary");
+    std::memcpy(&out[i * D], lm_head_ + static_cast<size_t>(ids[i]) * D, D * sizeof(float));
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> T5Model::generate(const EncoderOutput& enc, int max_new_tokens) const {
+  const int B = enc.batch(), V = config_.vocab_size;
+  std::vector<std::vector<int>> seqs(B, std::vector<int>{config_.decoder_start_token_id});
+  if (max_new_tokens <= 0 || B == 0) return seqs;
+  DecoderState st = start_decoder(enc, max_new_tokens);
+  std::vector<int> tokens(B, config_.decoder_start_token_id);
+  std::vector<char> done(B, 0);
+  std::vector<float> lg(static_cast<size_t>(B) * V);
+  for (int s = 0; s < max_new_tokens; ++s) {
+    decode_step(st, tokens.data());
+    logits(st, lg.data());
+    bool all_done = true;
+    for (int b = 0; b < B; ++b) {
+      const int next = done[b] ? config_.pad_token_id : kernels::argmax(&lg[static_cast<size_t>(b) * V], V);
+      seqs[b].push_back(next);
+      tokens[b] = next;
+      if (next == config_.eos_token_id) done[b] = 1;
+      all_done = all_done && done[b];
+    }
+    if (all_done) break;
+  }
+  return seqs;
+}
+
+}  // namespace emot5

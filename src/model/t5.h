@@ -1,0 +1,116 @@
+// T5ForConditionalGeneration for inference: the encoder, an incremental decoder with a
+// self-attention cache and cross-attention keys/values computed once, the head and greedy
+// generation. Types keep modeling_t5.py's module names; weights are looked up by their
+// safetensors keys. A loaded model is immutable, so one instance serves many threads.
+//
+// Legend: B batch, T total real tokens of a packed batch (no padding), L one text's length,
+// D d_model, H heads, dk d_kv, I = H·dk, F d_ff, V vocab, S decoder steps.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/config.h"
+#include "io/tensor_source.h"
+#include "kernels/ops.h"
+
+namespace emot5 {
+
+struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
+  const float* w = nullptr;  // (out, in)
+  int out = 0, in = 0;
+};
+
+struct T5LayerNorm {
+  const float* weight = nullptr;  // (D)
+};
+
+struct T5Attention {
+  Linear q, k, v;  // (I, D)
+  Linear o;        // (D, I)
+  const float* relative_attention_bias = nullptr;  // (num_buckets, H); layer 0 only
+};
+
+struct T5LayerFF {  // T5DenseActDense or T5DenseGatedActDense
+  Linear wi, wi_0, wi_1;  // (F, D): wi when not gated, wi_0/wi_1 when gated
+  Linear wo;              // (D, F)
+  T5LayerNorm layer_norm;
+};
+
+struct T5Block {
+  T5Attention self_attention;
+  T5LayerNorm self_attention_norm;
+  T5Attention cross_attention;  // decoder only (EncDecAttention)
+  T5LayerNorm cross_attention_norm;
+  T5LayerFF ff;
+};
+
+struct T5Stack {
+  std::vector<T5Block> block;
+  T5LayerNorm final_layer_norm;
+};
+
+// A batch of token sequences packed without padding: text b is ids[offsets[b] .. offsets[b+1]).
+struct PackedBatch {
+  std::vector<int> ids;      // (T)
+  std::vector<int> offsets;  // (B + 1)
+  int batch() const { return static_cast<int>(offsets.size()) - 1; }
+  int length(int b) const { return offsets[b + 1] - offsets[b]; }
+  static PackedBatch from(const std::vector<std::vector<int>>& seqs);
+};
+
+struct EncoderOutput {
+  std::vector<float> hidden;  // (T, D), after the final RMSNorm
+  std::vector<int> offsets;   // (B + 1)
+  int batch() const { return static_cast<int>(offsets.size()) - 1; }
+};
+
+// Per-request decoder state: caches for one batch.
+struct DecoderState {
+  int batch = 0, step = 0, max_steps = 0;
+  std::vector<int> enc_offsets;                 // (B + 1)
+  std::vector<std::vector<float>> cross_k, cross_v;  // per layer (T, I)
+  std::vector<std::vector<float>> self_k, self_v;    // per layer (B, max_steps, I)
+  std::vector<float> hidden;  // (B, D): the last step's output, normed (and scaled)
+};
+
+class T5Model {
+ public:
+  // Validates every tensor's presence and shape against `config` and throws emot5::Error
+  // naming the tensor, its file and the expected and found shapes. F16/BF16 are widened to f32.
+  T5Model(const T5Config& config, std::shared_ptr<const TensorSource> weights);
+
+  const T5Config& config() const { return config_; }
+
+  EncoderOutput encode(const PackedBatch& batch) const;
+  DecoderState start_decoder(const EncoderOutput& enc, int max_steps) const;
+  // One decoder step for tokens (B). Leaves the final hidden state in state.hidden.
+  void decode_step(DecoderState& state, const int* tokens) const;
+  // Full-vocabulary logits (B, V) of state.hidden.
+  void logits(const DecoderState& state, float* out) const;
+  // The head's weight rows for `ids` (n, D); apply them to state.hidden (already scaled).
+  std::vector<float> head_rows(const std::vector<int>& ids) const;
+
+  // HF's greedy generate: each row starts with decoder_start; after eos, pad; stops when every
+  // row has ended or after max_new_tokens.
+  std::vector<std::vector<int>> generate(const EncoderOutput& enc, int max_new_tokens) const;
+
+  size_t weight_bytes() const { return weight_bytes_; }
+
+ private:
+  const float* take(const std::string& name, std::vector<int64_t> shape);
+  Linear take_linear(const std::string& name, int out, int in);
+  void feed_forward(const T5LayerFF& ff, float* x, int rows) const;
+
+  T5Config config_;
+  std::shared_ptr<const TensorSource> source_;
+  std::vector<std::vector<float>> owned_;  // widened or realigned weights
+  size_t weight_bytes_ = 0;
+  kernels::Act act_;
+  const float* shared_ = nullptr;  // (V, D)
+  const float* lm_head_ = nullptr;  // (V, D)
+  float head_scale_ = 1.0f;
+  T5Stack encoder_, decoder_;
+};
+
+}  // namespace emot5

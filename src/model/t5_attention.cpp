@@ -1,0 +1,145 @@
+// T5Attention (see attention.h). Parallel over (text, head) pairs; each pair's scores are a
+// small matrix product, a bias add and a softmax.
+#include <algorithm>
+
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+#include "model/attention.h"
+#include "model/relative_position.h"
+
+namespace emot5 {
+
+using kernels::gemm_nn;
+using kernels::gemm_nt;
+
+EncoderBias::EncoderBias(const float* table, const T5Config& c, const std::vector<int>& offsets) {
+  for (size_t b = 0; b + 1 < offsets.size(); ++b) max_len_ = std::max(max_len_, offsets[b + 1] - offsets[b]);
+  span_ = 2 * static_cast<size_t>(max_len_) - 1;
+  const int H = c.num_heads;
+  values_.resize(static_cast<size_t>(H) * span_);
+  for (int rel = -(max_len_ - 1); rel <= max_len_ - 1; ++rel) {
+    const int bucket = relative_position_bucket(rel, true, c.relative_attention_num_buckets,
+                                                c.relative_attention_max_distance);
+    for (int h = 0; h < H; ++h)
+      values_[static_cast<size_t>(h) * span_ + static_cast<size_t>(rel + max_len_ - 1)] = table[bucket * H + h];
+  }
+}
+
+void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const T5Config& c,
+                            const float* n, const std::vector<int>& offsets, float* x) {
+  const int D = c.d_model, H = c.num_heads, dk = c.d_kv, I = c.inner_dim();
+  const int T = offsets.back(), B = static_cast<int>(offsets.size()) - 1;
+  std::vector<float> q(static_cast<size_t>(T) * I), k(q.size()), v(q.size()), ctx(q.size());
+  gemm_nt(T, I, D, n, D, a.q.w, D, q.data(), I);
+  gemm_nt(T, I, D, n, D, a.k.w, D, k.data(), I);
+  gemm_nt(T, I, D, n, D, a.v.w, D, v.data(), I);
+#pragma omp parallel
+  {
+    std::vector<float> s;
+#pragma omp for schedule(dynamic)
+    for (int bh = 0; bh < B * H; ++bh) {
+      const int b = bh / H, h = bh % H, off = offsets[b], L = offsets[b + 1] - off;
+      if (L == 0) continue;
+      s.resize(static_cast<size_t>(L) * L);
+      const size_t base = static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk;
+      // scores (L, L) = q_bh · k_bh^T + position_bias
+      gemm_nt(L, L, dk, &q[base], I, &k[base], I, s.data(), L);
+      const float* pb = bias.row(h);
+      for (int i = 0; i < L; ++i) {
+        float* si = &s[static_cast<size_t>(i) * L];
+        for (int j = 0; j < L; ++j) si[j] += pb[j - i];
+        kernels::softmax(si, L);
+      }
+      gemm_nn(L, dk, L, s.data(), L, &v[base], I, &ctx[base], I);
+    }
+  }
+  gemm_nt(T, D, I, ctx.data(), I, a.o.w, I, x, D, 1.0f);
+}
+
+namespace {
+
+// One query row against n cached keys/values (each row of stride I): out = softmax(q·K^T + bias)·V.
+void attend_one(const float* q, const float* K, const float* Vv, int n, int I, int dk,
+                const float* bias, float* scores, float* out) {
+  for (int j = 0; j < n; ++j) {
+    const float* kj = K + static_cast<size_t>(j) * I;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int d = 0; d < dk; ++d) dot += q[d] * kj[d];
+    scores[j] = dot + (bias ? bias[j] : 0.0f);
+  }
+  kernels::softmax(scores, n);
+  std::fill(out, out + dk, 0.0f);
+  for (int j = 0; j < n; ++j) {
+    const float* vj = Vv + static_cast<size_t>(j) * I;
+    const float p = scores[j];
+#pragma omp simd
+    for (int d = 0; d < dk; ++d) out[d] += p * vj[d];
+  }
+}
+
+}  // namespace
+
+void decoder_self_attention(const T5Attention& a, const float* bias_table, const T5Config& c,
+                            const float* n, DecoderState& st, size_t layer, float* x) {
+  const int D = c.d_model, H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
+  const int t = st.step, S = st.max_steps;
+  std::vector<float> q(static_cast<size_t>(B) * I), k(q.size()), v(q.size()), ctx(q.size());
+  gemm_nt(B, I, D, n, D, a.q.w, D, q.data(), I);
+  gemm_nt(B, I, D, n, D, a.k.w, D, k.data(), I);
+  gemm_nt(B, I, D, n, D, a.v.w, D, v.data(), I);
+  auto& K = st.self_k[layer];
+  auto& Vc = st.self_v[layer];
+  for (int b = 0; b < B; ++b) {
+    std::copy_n(&k[static_cast<size_t>(b) * I], I, &K[(static_cast<size_t>(b) * S + t) * I]);
+    std::copy_n(&v[static_cast<size_t>(b) * I], I, &Vc[(static_cast<size_t>(b) * S + t) * I]);
+  }
+  // Causal bias for this query position: bias[h][j] = table[bucket(j - t), h], j = 0..t.
+  std::vector<float> bias(static_cast<size_t>(H) * (t + 1));
+  for (int j = 0; j <= t; ++j) {
+    const int bucket = relative_position_bucket(j - t, false, c.relative_attention_num_buckets,
+                                                c.relative_attention_max_distance);
+    for (int h = 0; h < H; ++h) bias[static_cast<size_t>(h) * (t + 1) + j] = bias_table[bucket * H + h];
+  }
+#pragma omp parallel
+  {
+    std::vector<float> s(static_cast<size_t>(t) + 1);
+#pragma omp for schedule(static)
+    for (int bh = 0; bh < B * H; ++bh) {
+      const int b = bh / H, h = bh % H;
+      const size_t cache = static_cast<size_t>(b) * S * I + static_cast<size_t>(h) * dk;
+      attend_one(&q[static_cast<size_t>(b) * I + h * dk], &K[cache], &Vc[cache], t + 1, I, dk,
+                 &bias[static_cast<size_t>(h) * (t + 1)], s.data(), &ctx[static_cast<size_t>(b) * I + h * dk]);
+    }
+  }
+  gemm_nt(B, D, I, ctx.data(), I, a.o.w, I, x, D, 1.0f);
+}
+
+void decoder_cross_attention(const T5Attention& a, const T5Config& c, const float* n,
+                             const DecoderState& st, size_t layer, float* x) {
+  const int D = c.d_model, H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
+  std::vector<float> q(static_cast<size_t>(B) * I), ctx(q.size());
+  gemm_nt(B, I, D, n, D, a.q.w, D, q.data(), I);
+  const auto& K = st.cross_k[layer];
+  const auto& Vc = st.cross_v[layer];
+#pragma omp parallel
+  {
+    std::vector<float> s;
+#pragma omp for schedule(static)
+    for (int bh = 0; bh < B * H; ++bh) {
+      const int b = bh / H, h = bh % H, off = st.enc_offsets[b], L = st.enc_offsets[b + 1] - off;
+      float* out = &ctx[static_cast<size_t>(b) * I + h * dk];
+      if (L == 0) {
+        std::fill(out, out + dk, 0.0f);
+        continue;
+      }
+      s.resize(static_cast<size_t>(L));
+      const size_t base = static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk;
+      attend_one(&q[static_cast<size_t>(b) * I + h * dk], &K[base], &Vc[base], L, I, dk, nullptr,
+                 s.data(), out);
+    }
+  }
+  gemm_nt(B, D, I, ctx.data(), I, a.o.w, I, x, D, 1.0f);
+}
+
+}  // namespace emot5

@@ -1,0 +1,174 @@
+// Tokenizer (see tokenizer.h). HF's fast pipeline for T5 is: split on added (special) tokens; for
+// each piece of text between them, the charsmap normalizer, " {2,}" -> " ", Metaspace with a
+// prefix "▁", then unigram per "▁"-word. SentencePiece gives the same ids except that it strips
+// trailing whitespace, which the fast tokenizer keeps as a final "▁".
+#include "text/tokenizer.h"
+
+#include <sentencepiece_processor.h>
+
+#include "io/error.h"
+#include "io/file_util.h"
+#include "io/utf8.h"
+
+namespace emot5 {
+
+namespace {
+const char* const kSpace = "\xe2\x96\x81";  // "▁"
+}
+
+struct Tokenizer::Impl {
+  sentencepiece::SentencePieceProcessor sp;
+  std::vector<int> two_words;  // ids of "a a": whitespace between
+  std::vector<int> one_word;   // ids of "aa": nothing between
+  int space_id = 3;
+};
+
+Tokenizer::Tokenizer(const std::string& path, int extra_ids, TokenizerMode mode)
+    : impl_(std::make_unique<Impl>()), extra_ids_(extra_ids), mode_(mode) {
+  if (!file_exists(path)) throw Error(path + ": missing (the tokenizer needs spiece.model)");
+  const auto st = impl_->sp.Load(path);
+  if (!st.ok()) throw Error(path + ": not a SentencePiece model: " + st.ToString());
+  impl_->sp.Encode("a a", &impl_->two_words);
+  impl_->sp.Encode("aa", &impl_->one_word);
+  impl_->space_id = impl_->sp.PieceToId(kSpace);
+}
+
+Tokenizer::~Tokenizer() = default;
+
+int Tokenizer::vocab_size() const { return impl_->sp.GetPieceSize() + extra_ids_; }
+
+// Whether `seg`, once normalized, ends in whitespace. Walks back over characters the normalizer
+// deletes; a non-ASCII character is classified by probing SentencePiece with "a" + c + "a".
+bool Tokenizer::ends_in_whitespace(std::string_view seg) const {
+  size_t end = seg.size();
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(seg[start]) & 0xc0) == 0x80) --start;
+    const auto c = static_cast<unsigned char>(seg[start]);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return true;
+    if (c >= 0x21 && c < 0x7f) return false;
+    std::string probe = "a";
+    probe.append(seg.substr(start, end - start));
+    probe.push_back('a');
+    std::vector<int> ids;
+    impl_->sp.Encode(probe, &ids);
+    if (ids == impl_->two_words) return true;
+    if (ids != impl_->one_word) return false;
+    end = start;  // deleted by the normalizer: look further back
+  }
+  return false;
+}
+
+void Tokenizer::encode_segment(std::string_view seg, Encoding* out, bool pieces) const {
+  if (seg.empty()) return;
+  sentencepiece::ImmutableSentencePieceText spt = impl_->sp.EncodeAsImmutableProto(seg);
+  for (const auto& p : spt.pieces()) {
+    const int id = static_cast<int>(p.id());
+    out->ids.push_back(id);
+    if (pieces) out->pieces.push_back(id == unk_id() ? p.surface() : p.piece());
+  }
+  if (mode_ == TokenizerMode::HfFast && ends_in_whitespace(seg)) {
+    out->ids.push_back(impl_->space_id);
+    if (pieces) out->pieces.push_back(kSpace);
+  }
+}
+
+void Tokenizer::encode_into(std::string_view text, Encoding* out, bool pieces) const {
+  const size_t bad = find_invalid_utf8(text);
+  if (bad != std::string_view::npos)
+    throw Error("text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  size_t start = 0, i = 0;
+  while (i < text.size()) {
+    if (text[i] != '<') {
+      ++i;
+      continue;
+    }
+    // Added tokens: <pad> 0, </s> 1, <unk> 2, <extra_id_N> = vocab - 1 - N.
+    int id = -1;
+    size_t len = 0;
+    const std::string_view rest = text.substr(i);
+    if (rest.starts_with("<pad>")) { id = 0; len = 5; }
+    else if (rest.starts_with("</s>")) { id = 1; len = 4; }
+    else if (rest.starts_with("<unk>")) { id = 2; len = 5; }
+    else if (rest.starts_with("<extra_id_")) {
+      size_t j = 10, n = 0;
+      while (j < rest.size() && j < 13 && rest[j] >= '0' && rest[j] <= '9') n = n * 10 + static_cast<size_t>(rest[j++] - '0');
+      if (j > 10 && j < rest.size() && rest[j] == '>' && !(rest[10] == '0' && j > 11) &&
+          n < static_cast<size_t>(extra_ids_)) {
+        id = vocab_size() - 1 - static_cast<int>(n);
+        len = j + 1;
+      }
+    }
+    if (id < 0) {
+      ++i;
+      continue;
+    }
+    encode_segment(text.substr(start, i - start), out, pieces);
+    out->ids.push_back(id);
+    if (pieces) out->pieces.emplace_back(rest.substr(0, len));
+    i += len;
+    start = i;
+  }
+  encode_segment(text.substr(start), out, pieces);
+}
+
+std::vector<int> Tokenizer::encode_plain(std::string_view text) const {
+  Encoding e;
+  encode_into(text, &e, false);
+  return e.ids;
+}
+
+namespace {
+// HF truncation=True: at most max_length ids, the last one eos.
+// T5Tokenizer (slow) does not add eos after a text that already ends in "</s>".
+void truncate_and_close(Encoding* e, int max_length, int eos, bool pieces, bool slow) {
+  if (slow && !e->ids.empty() && e->ids.back() == eos) {
+    e->ids.pop_back();
+    if (pieces) e->pieces.pop_back();
+  }
+  if (max_length > 0 && e->ids.size() + 1 > static_cast<size_t>(max_length)) {
+    e->ids.resize(static_cast<size_t>(max_length - 1));
+    if (pieces) e->pieces.resize(e->ids.size());
+  }
+  e->ids.push_back(eos);
+  if (pieces) e->pieces.emplace_back("</s>");
+}
+}  // namespace
+
+Encoding Tokenizer::encode_with_pieces(std::string_view text, int max_length) const {
+  Encoding e;
+  encode_into(text, &e, true);
+  truncate_and_close(&e, max_length, eos_id(), true, mode_ == TokenizerMode::HfSlow);
+  return e;
+}
+
+std::vector<int> Tokenizer::encode(std::string_view text, int max_length) const {
+  Encoding e;
+  encode_into(text, &e, false);
+  truncate_and_close(&e, max_length, eos_id(), false, mode_ == TokenizerMode::HfSlow);
+  return e.ids;
+}
+
+std::string Tokenizer::id_to_piece(int id) const {
+  const int n = impl_->sp.GetPieceSize();
+  if (id >= 0 && id < n) return impl_->sp.IdToPiece(id);
+  if (id >= n && id < n + extra_ids_) return "<extra_id_" + std::to_string(n + extra_ids_ - 1 - id) + ">";
+  return "<id_" + std::to_string(id) + ">";
+}
+
+std::vector<std::string> Tokenizer::pieces(const std::vector<int>& ids) const {
+  std::vector<std::string> out;
+  out.reserve(ids.size());
+  for (int id : ids) out.push_back(id_to_piece(id));
+  return out;
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  std::vector<int> keep;
+  const int n = impl_->sp.GetPieceSize();
+  for (int id : ids)
+    if (id >= 0 && id < n && id != pad_id() && id != eos_id() && id != unk_id()) keep.push_back(id);
+  return impl_->sp.DecodeIds(keep);
+}
+
+}  // namespace emot5
