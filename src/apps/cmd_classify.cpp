@@ -1,1 +1,78 @@
+// emot5 classify: texts in, labels and probabilities out, streamed in chunks.
+#include <cstdlib>
+#include <iostream>
 
+#include "apps/commands.h"
+#include "apps/output.h"
+#include "io/file_util.h"
+
+namespace emot5::app {
+
+void ModelOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--model", model, "Model directory (HF layout); default: $EMOT5_MODEL or the built-in model");
+  cmd->add_option("--threads", clf.threads, "Threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-input-tokens", clf.max_input_tokens, "Truncate inputs to this many tokens, eos kept")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch-size", clf.batch_size, "Texts per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_flag("--slow-tokenizer", clf.slow_tokenizer, "Tokenize as HF's slow T5Tokenizer (drops trailing spaces)");
+}
+
+std::string ModelOptions::resolve() const {
+  if (!model.empty()) return model;
+  if (const char* env = std::getenv("EMOT5_MODEL"); env && *env) return env;
+#ifdef EMOT5_DEFAULT_MODEL_DIR
+  if (file_exists(std::string(EMOT5_DEFAULT_MODEL_DIR) + "/config.json")) return EMOT5_DEFAULT_MODEL_DIR;
+#endif
+  throw std::invalid_argument("no model: pass --model DIR or set EMOT5_MODEL (no default model is installed)");
+}
+
+void add_input_options(CLI::App* cmd, InputSpec* spec) {
+  cmd->add_option("TEXT", spec->args, "Texts (default: one per line from stdin)");
+  cmd->add_option("--input,-i", spec->file, "Read texts from a .txt (one per line), .jsonl or .csv file; - for stdin");
+  cmd->add_option("--text-field", spec->text_field, "JSONL field holding the text")->capture_default_str();
+  cmd->add_option("--text-column", spec->text_column, "CSV column (header name) holding the text")->capture_default_str();
+}
+
+void add_classify(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand("classify", "Classify texts into the model's labels");
+  struct Opts {
+    ModelOptions m;
+    InputSpec in;
+    std::string format = "jsonl";
+    bool no_generate = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->m.add_to(cmd);
+  add_input_options(cmd, &o->in);
+  cmd->add_option("--format", o->format, "Output format: text, jsonl or csv")->capture_default_str();
+  cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
+  cmd->callback([o, run] {
+    *run = [o]() -> int {
+      const Format fmt = parse_format(o->format);
+      o->m.clf.generate = !o->no_generate;
+      const Classifier clf = Classifier::load(o->m.resolve(), o->m.clf);
+      auto reader = open_reader(o->in);
+      PredictionWriter writer(std::cout, fmt, clf.labels(), clf.options().generate);
+      Progress progress("classify", reader->size_hint());
+      const size_t chunk = std::max<size_t>(256, static_cast<size_t>(clf.options().batch_size) * 8);
+      std::vector<std::string> texts;
+      InputRow row;
+      bool more = true;
+      while (more) {
+        texts.clear();
+        while (texts.size() < chunk && (more = reader->next(&row))) texts.push_back(std::move(row.text));
+        if (texts.empty()) break;
+        const auto preds = clf.classify_batch(texts);
+        for (size_t i = 0; i < texts.size(); ++i) writer.write(texts[i], preds[i]);
+        std::cout.flush();
+        progress.add(texts.size());
+      }
+      progress.finish();
+      if (!std::cout) throw std::runtime_error("writing to stdout failed");
+      return 0;
+    };
+  });
+}
+
+}  // namespace emot5::app

@@ -1,1 +1,236 @@
+// Text readers for the CLI (see input.h).
+#include "apps/input.h"
 
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "io/utf8.h"
+
+namespace emot5::app {
+
+namespace {
+
+std::string lower_ext(const std::string& path) {
+  const auto dot = path.rfind('.');
+  if (dot == std::string::npos) return "";
+  std::string e = path.substr(dot + 1);
+  for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return e;
+}
+
+void check_utf8(const std::string& s, const std::string& name, size_t line) {
+  const size_t bad = find_invalid_utf8(s);
+  if (bad != std::string::npos)
+    throw Error(name + ":" + std::to_string(line) + ": text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+}
+
+size_t count_lines(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  size_t n = 0;
+  char buf[1 << 16];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    for (std::streamsize i = 0; i < f.gcount(); ++i) n += buf[i] == '\n';
+    if (!f) break;
+  }
+  return n;
+}
+
+class ArgsReader : public TextReader {
+ public:
+  explicit ArgsReader(std::vector<std::string> args) : args_(std::move(args)) {}
+  bool next(InputRow* row) override {
+    if (i_ >= args_.size()) return false;
+    row->text = args_[i_++];
+    row->line = i_;
+    check_utf8(row->text, name_, row->line);
+    return true;
+  }
+  const std::string& name() const override { return name_; }
+  size_t size_hint() const override { return args_.size(); }
+
+ private:
+  std::vector<std::string> args_;
+  size_t i_ = 0;
+  std::string name_ = "argument";
+};
+
+// Opens `path`, or stdin for "-"; strips a trailing '\r' so CRLF files read as LF.
+class LineSource {
+ public:
+  explicit LineSource(const std::string& path) : name_(path == "-" ? "<stdin>" : path) {
+    if (path != "-") {
+      file_.open(path, std::ios::binary);
+      if (!file_) throw Error(path + ": cannot open");
+      in_ = &file_;
+      hint_ = count_lines(path);
+    }
+  }
+  bool getline(std::string* s, size_t* line) {
+    if (!std::getline(*in_, *s)) {
+      if (in_->bad()) throw Error(name_ + ": read error");
+      return false;
+    }
+    *line = ++line_;
+    if (!s->empty() && s->back() == '\r') s->pop_back();
+    return true;
+  }
+  std::istream& stream() { return *in_; }
+  const std::string& name() const { return name_; }
+  size_t hint() const { return hint_; }
+  size_t* line_ptr() { return &line_; }
+
+ private:
+  std::string name_;
+  std::ifstream file_;
+  std::istream* in_ = &std::cin;
+  size_t line_ = 0, hint_ = 0;
+};
+
+class TxtReader : public TextReader {
+ public:
+  explicit TxtReader(const std::string& path) : src_(path) {}
+  bool next(InputRow* row) override {
+    if (!src_.getline(&row->text, &row->line)) return false;
+    check_utf8(row->text, src_.name(), row->line);
+    return true;
+  }
+  const std::string& name() const override { return src_.name(); }
+  size_t size_hint() const override { return src_.hint(); }
+
+ private:
+  LineSource src_;
+};
+
+class JsonlReader : public TextReader {
+ public:
+  JsonlReader(const std::string& path, std::string field) : src_(path), field_(std::move(field)) {}
+  bool next(InputRow* row) override {
+    std::string s;
+    size_t line;
+    do {
+      if (!src_.getline(&s, &line)) return false;
+    } while (s.find_first_not_of(" \t") == std::string::npos);  // blank lines are not rows
+    const std::string where = src_.name() + ":" + std::to_string(line);
+    check_utf8(s, src_.name(), line);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(s);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(where + ": malformed JSON: " + e.what());
+    }
+    if (!j.is_object()) throw Error(where + ": not a JSON object");
+    auto it = j.find(field_);
+    if (it == j.end()) throw Error(where + ": missing field '" + field_ + "'");
+    if (!it->is_string()) throw Error(where + ": field '" + field_ + "' is not a string");
+    row->text = it->get<std::string>();
+    row->line = line;
+    return true;
+  }
+  const std::string& name() const override { return src_.name(); }
+  size_t size_hint() const override { return src_.hint(); }
+
+ private:
+  LineSource src_;
+  std::string field_;
+};
+
+class CsvReader : public TextReader {
+ public:
+  CsvReader(const std::string& path, const std::string& column) : src_(path) {
+    std::vector<std::string> header;
+    size_t line = 0;
+    if (!read_csv_record(src_.stream(), &header, &line, src_.name()))
+      throw Error(src_.name() + ": empty CSV file (a header row is needed)");
+    line_ = line;
+    for (size_t i = 0; i < header.size(); ++i)
+      if (header[i] == column) col_ = i;
+    if (col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + column + "' in the header");
+    ncols_ = header.size();
+  }
+  bool next(InputRow* row) override {
+    std::vector<std::string> f;
+    size_t start;
+    do {
+      start = line_ + 1;
+      if (!read_csv_record(src_.stream(), &f, &line_, src_.name())) return false;
+    } while (f.size() == 1 && f[0].empty());  // blank line
+    const std::string where = src_.name() + ":" + std::to_string(start);
+    if (f.size() != ncols_)
+      throw Error(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(ncols_));
+    row->text = std::move(f[col_]);
+    row->line = start;
+    check_utf8(row->text, src_.name(), start);
+    return true;
+  }
+  const std::string& name() const override { return src_.name(); }
+  size_t size_hint() const override { return src_.hint() > 0 ? src_.hint() - 1 : 0; }
+
+ private:
+  LineSource src_;
+  size_t col_ = SIZE_MAX, ncols_ = 0, line_ = 0;
+};
+
+}  // namespace
+
+bool read_csv_record(std::istream& in, std::vector<std::string>* fields, size_t* line, const std::string& name) {
+  fields->clear();
+  std::string field;
+  bool quoted = false, any = false, was_quoted = false;
+  const size_t start = *line + 1;
+  int c;
+  while ((c = in.get()) != EOF) {
+    any = true;
+    const char ch = static_cast<char>(c);
+    if (quoted) {
+      if (ch == '"') {
+        if (in.peek() == '"') {
+          field.push_back('"');
+          in.get();
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (ch == '\n') ++*line;
+        field.push_back(ch);
+      }
+      continue;
+    }
+    if (ch == '"' && field.empty() && !was_quoted) {
+      quoted = was_quoted = true;
+    } else if (ch == ',') {
+      fields->push_back(std::move(field));
+      field.clear();
+      was_quoted = false;
+    } else if (ch == '\n') {
+      ++*line;
+      if (!field.empty() && field.back() == '\r' && !was_quoted) field.pop_back();
+      fields->push_back(std::move(field));
+      return true;
+    } else if (ch == '\r' && was_quoted) {
+      // CR after a closing quote: part of CRLF
+    } else {
+      if (was_quoted) throw Error(name + ":" + std::to_string(*line + 1) + ": text after a closing quote");
+      field.push_back(ch);
+    }
+  }
+  if (quoted) throw Error(name + ":" + std::to_string(start) + ": unterminated quoted field");
+  if (!any) return false;
+  ++*line;
+  fields->push_back(std::move(field));
+  return true;
+}
+
+std::unique_ptr<TextReader> open_reader(const InputSpec& spec) {
+  if (!spec.args.empty()) {
+    if (!spec.file.empty()) throw std::invalid_argument("give texts as arguments or --input, not both");
+    return std::make_unique<ArgsReader>(spec.args);
+  }
+  const std::string path = spec.file.empty() ? "-" : spec.file;
+  const std::string ext = lower_ext(path);
+  if (ext == "jsonl" || ext == "ndjson") return std::make_unique<JsonlReader>(path, spec.text_field);
+  if (ext == "csv") return std::make_unique<CsvReader>(path, spec.text_column);
+  return std::make_unique<TxtReader>(path);
+}
+
+}  // namespace emot5::app

@@ -1,1 +1,107 @@
+// CLI output (see output.h).
+#include "apps/output.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace emot5::app {
+
+Format parse_format(const std::string& s) {
+  if (s == "text") return Format::Text;
+  if (s == "jsonl") return Format::Jsonl;
+  if (s == "csv") return Format::Csv;
+  throw std::invalid_argument("--format must be text, jsonl or csv, not '" + s + "'");
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o.push_back('"');
+    o.push_back(c);
+  }
+  return o + "\"";
+}
+
+PredictionWriter::PredictionWriter(std::ostream& out, Format format, std::vector<std::string> labels,
+                                   bool generated)
+    : out_(out), format_(format), labels_(std::move(labels)), generated_(generated) {
+  if (format_ == Format::Csv) {
+    out_ << "text,label";
+    for (const auto& l : labels_) out_ << ',' << csv_escape("p_" + l);
+    if (generated_) out_ << ",generated";
+    out_ << '\n';
+  }
+}
+
+void PredictionWriter::write(const std::string& text, const Prediction& p) {
+  char buf[32];
+  switch (format_) {
+    case Format::Text:
+      std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(p.probabilities[static_cast<size_t>(p.label_index)]));
+      out_ << p.label << '\t' << buf << '\t' << text << '\n';
+      break;
+    case Format::Jsonl: {
+      nlohmann::ordered_json j;
+      j["text"] = text;
+      j["label"] = p.label;
+      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+      for (size_t i = 0; i < labels_.size(); ++i) scores[labels_[i]] = p.probabilities[i];
+      j["scores"] = scores;
+      if (generated_) j["generated"] = p.generated;
+      out_ << j.dump() << '\n';
+      break;
+    }
+    case Format::Csv:
+      out_ << csv_escape(text) << ',' << csv_escape(p.label);
+      for (float v : p.probabilities) {
+        std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v));
+        out_ << ',' << buf;
+      }
+      if (generated_) out_ << ',' << csv_escape(p.generated);
+      out_ << '\n';
+      break;
+  }
+}
+
+Progress::Progress(std::string what, size_t total)
+    : what_(std::move(what)), total_(total), tty_(::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+void Progress::add(size_t n) {
+  done_ += n;
+  const auto now = std::chrono::steady_clock::now();
+  if (tty_ && now - last_ > std::chrono::milliseconds(200)) {
+    last_ = now;
+    draw(false);
+  }
+}
+
+void Progress::finish() {
+  if (tty_) draw(true);
+}
+
+void Progress::draw(bool final) {
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = secs > 0 ? static_cast<double>(done_) / secs : 0.0;
+  char line[256];
+  if (total_ > 0) {
+    const double frac = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
+    const int width = 30, fill = static_cast<int>(frac * width);
+    std::string bar(static_cast<size_t>(fill), '#');
+    bar.append(static_cast<size_t>(width - fill), '.');
+    const double eta = rate > 0 ? static_cast<double>(total_ - std::min(done_, total_)) / rate : 0.0;
+    std::snprintf(line, sizeof line, "\r%s [%s] %zu/%zu %.1f/s ETA %.0fs ", what_.c_str(), bar.c_str(), done_,
+                  total_, rate, eta);
+  } else {
+    std::snprintf(line, sizeof line, "\r%s %zu %.1f/s ", what_.c_str(), done_, rate);
+  }
+  std::fputs(line, stderr);
+  if (final) std::fputs("\n", stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace emot5::app

@@ -1,1 +1,227 @@
+// Classifier (include/emot5/emot5.h): tokenizes, batches by length, runs the encoder once and
+// scores each label by the summed log-probabilities of its tokens under teacher forcing.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 
+#include "classifier/labels.h"
+#include "emot5/emot5.h"
+#include "io/checkpoint.h"
+#include "io/error.h"
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+#include "kernels/threads.h"
+#include "model/t5.h"
+#include "text/tokenizer.h"
+
+namespace emot5 {
+
+struct Classifier::Impl {
+  std::string dir;
+  ClassifierOptions opt;
+  std::unique_ptr<Tokenizer> tok;
+  std::unique_ptr<T5Model> model;
+  LabelSet labels;
+  std::vector<float> label_head;  // (n_labels, D): head rows of single-token labels
+
+  std::vector<int> encode(std::string_view text) const {
+    if (labels.prefix.empty()) return tok->encode(text, opt.max_input_tokens);
+    std::string s = labels.prefix;
+    s.append(text);
+    return tok->encode(s, opt.max_input_tokens);
+  }
+  void classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out) const;
+  void finish(Prediction& p, const std::vector<double>& log_probs) const;
+};
+
+namespace {
+
+std::vector<int> trim_after_eos(std::vector<int> ids, int eos) {
+  auto it = std::find(ids.begin() + 1, ids.end(), eos);
+  if (it != ids.end()) ids.erase(it + 1, ids.end());
+  return ids;
+}
+
+// Order of texts by token length, so that a chunk's texts cost about the same.
+std::vector<size_t> length_order(const std::vector<std::vector<int>>& seqs) {
+  std::vector<size_t> order(seqs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return seqs[a].size() < seqs[b].size(); });
+  return order;
+}
+
+}  // namespace
+
+void Classifier::Impl::finish(Prediction& p, const std::vector<double>& log_probs) const {
+  const size_t n = log_probs.size();
+  p.probabilities.resize(n);
+  const double mx = *std::max_element(log_probs.begin(), log_probs.end());
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += std::exp(log_probs[i] - mx);
+  for (size_t i = 0; i < n; ++i) p.probabilities[i] = static_cast<float>(std::exp(log_probs[i] - mx) / sum);
+  p.label_index = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) -
+                                   p.probabilities.begin());
+  p.label = labels.names[static_cast<size_t>(p.label_index)];
+}
+
+void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out) const {
+  const int B = static_cast<int>(seqs.size());
+  const T5Config& c = model->config();
+  const int V = c.vocab_size, D = c.d_model;
+  const size_t NL = labels.names.size();
+  const EncoderOutput enc = model->encode(PackedBatch::from(seqs));
+  std::vector<std::vector<double>> log_probs(B, std::vector<double>(NL, 0.0));
+
+  if (labels.single_token()) {
+    auto score_full = [&](const float* lg) {
+      for (int b = 0; b < B; ++b) {
+        const float* row = lg + static_cast<size_t>(b) * V;
+        const double lse = kernels::log_softmax(row, V, nullptr);
+        for (size_t l = 0; l < NL; ++l) log_probs[b][l] = row[labels.tokens[l][0]] - lse;
+      }
+    };
+    if (opt.generate) {
+      const auto gen = model->generate(enc, opt.max_new_tokens, score_full);
+      for (int b = 0; b < B; ++b) {
+        out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
+        out[b]->generated = tok->decode(out[b]->generated_ids);
+      }
+    } else {
+      // One decoder step and only the labels' rows of the head. The normalizer over the whole
+      // vocabulary cancels in the softmax over labels.
+      DecoderState st = model->start_decoder(enc, 1);
+      const std::vector<int> start(B, c.decoder_start_token_id);
+      model->decode_step(st, start.data());
+      std::vector<float> lg(static_cast<size_t>(B) * NL);
+      kernels::gemm_nt(B, static_cast<int>(NL), D, st.hidden.data(), D, label_head.data(), D, lg.data(),
+                       static_cast<int>(NL));
+      for (int b = 0; b < B; ++b)
+        for (size_t l = 0; l < NL; ++l) log_probs[b][l] = lg[b * NL + l];
+      for (int b = 0; b < B; ++b) finish(*out[b], log_probs[b]);
+      return;
+    }
+  } else {
+    // Teacher forcing per label: decoder inputs [start, t_1 .. t_{k-1}], targets t_1 .. t_k.
+    std::vector<float> lg(static_cast<size_t>(B) * V);
+    for (size_t l = 0; l < NL; ++l) {
+      const auto& t = labels.tokens[l];
+      DecoderState st = model->start_decoder(enc, static_cast<int>(t.size()));
+      std::vector<int> in(B, c.decoder_start_token_id);
+      for (size_t k = 0; k < t.size(); ++k) {
+        model->decode_step(st, in.data());
+        model->logits(st, lg.data());
+        for (int b = 0; b < B; ++b) {
+          const float* row = &lg[static_cast<size_t>(b) * V];
+          log_probs[b][l] += row[t[k]] - kernels::log_softmax(row, V, nullptr);
+        }
+        std::fill(in.begin(), in.end(), t[k]);
+      }
+    }
+    if (opt.generate) {
+      const auto gen = model->generate(enc, opt.max_new_tokens);
+      for (int b = 0; b < B; ++b) {
+        out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
+        out[b]->generated = tok->decode(out[b]->generated_ids);
+      }
+    }
+  }
+  for (int b = 0; b < B; ++b) {
+    finish(*out[b], log_probs[b]);
+    out[b]->log_probs = log_probs[b];
+  }
+}
+
+Classifier::Classifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Classifier::Classifier(Classifier&&) noexcept = default;
+Classifier& Classifier::operator=(Classifier&&) noexcept = default;
+Classifier::~Classifier() = default;
+
+Classifier Classifier::load(const std::string& model_dir, const ClassifierOptions& options) {
+  if (options.max_input_tokens < 1) throw std::invalid_argument("max_input_tokens must be at least 1");
+  if (options.batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
+  if (options.max_new_tokens < 1) throw std::invalid_argument("max_new_tokens must be at least 1");
+  kernels::set_num_threads(options.threads);
+  auto impl = std::make_unique<Impl>();
+  impl->dir = model_dir;
+  impl->opt = options;
+  const Checkpoint ck = open_checkpoint(model_dir);
+  if (ck.spiece_path.empty()) throw Error(model_dir + "/spiece.model: missing (the tokenizer needs it)");
+  impl->tok = std::make_unique<Tokenizer>(ck.spiece_path, 100,
+                                          options.slow_tokenizer ? TokenizerMode::HfSlow : TokenizerMode::HfFast);
+  if (impl->tok->vocab_size() > ck.config.vocab_size)
+    throw Error(model_dir + "/config.json: vocab_size " + std::to_string(ck.config.vocab_size) +
+                " is smaller than the tokenizer's " + std::to_string(impl->tok->vocab_size()));
+  impl->model = std::make_unique<T5Model>(ck.config, ck.weights);
+  impl->labels = load_label_set(ck.emot5_json, model_dir + "/emot5.json", *impl->tok);
+  if (impl->labels.single_token()) {
+    std::vector<int> first;
+    for (const auto& t : impl->labels.tokens) first.push_back(t[0]);
+    impl->label_head = impl->model->head_rows(first);
+  }
+  return Classifier(std::move(impl));
+}
+
+Prediction Classifier::classify(std::string_view text) const {
+  kernels::set_num_threads(impl_->opt.threads);
+  Prediction p;
+  Prediction* out[] = {&p};
+  impl_->classify_chunk({impl_->encode(text)}, out);
+  return p;
+}
+
+std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts) const {
+  kernels::set_num_threads(impl_->opt.threads);
+  std::vector<std::vector<int>> seqs(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) seqs[i] = impl_->encode(texts[i]);
+  std::vector<Prediction> out(texts.size());
+  const auto order = length_order(seqs);
+  const auto bs = static_cast<size_t>(impl_->opt.batch_size);
+  for (size_t start = 0; start < order.size(); start += bs) {
+    const size_t end = std::min(order.size(), start + bs);
+    std::vector<std::vector<int>> chunk;
+    std::vector<Prediction*> dst;
+    for (size_t i = start; i < end; ++i) {
+      chunk.push_back(std::move(seqs[order[i]]));
+      dst.push_back(&out[order[i]]);
+    }
+    impl_->classify_chunk(chunk, dst.data());
+  }
+  return out;
+}
+
+std::vector<Generation> Classifier::generate(const std::vector<std::string>& texts, int max_new_tokens) const {
+  if (max_new_tokens < 0) throw std::invalid_argument("max_new_tokens must not be negative");
+  kernels::set_num_threads(impl_->opt.threads);
+  std::vector<std::vector<int>> seqs;
+  for (const auto& t : texts) seqs.push_back(impl_->encode(t));
+  std::vector<Generation> out(texts.size());
+  const auto order = length_order(seqs);
+  const auto bs = static_cast<size_t>(impl_->opt.batch_size);
+  for (size_t start = 0; start < order.size(); start += bs) {
+    const size_t end = std::min(order.size(), start + bs);
+    std::vector<std::vector<int>> chunk;
+    for (size_t i = start; i < end; ++i) chunk.push_back(seqs[order[i]]);
+    const auto gen = impl_->model->generate(impl_->model->encode(PackedBatch::from(chunk)), max_new_tokens);
+    for (size_t i = start; i < end; ++i) {
+      auto& g = out[order[i]];
+      g.ids = trim_after_eos(gen[i - start], impl_->model->config().eos_token_id);
+      g.text = impl_->tok->decode(g.ids);
+    }
+  }
+  return out;
+}
+
+TokenizedText Classifier::tokenize(std::string_view text) const {
+  std::string s = impl_->labels.prefix;
+  s.append(text);
+  auto e = impl_->tok->encode_with_pieces(s, impl_->opt.max_input_tokens);
+  return TokenizedText{std::move(e.ids), std::move(e.pieces)};
+}
+
+const std::vector<std::string>& Classifier::labels() const { return impl_->labels.names; }
+const ClassifierOptions& Classifier::options() const { return impl_->opt; }
+const std::string& Classifier::model_dir() const { return impl_->dir; }
+size_t Classifier::weight_bytes() const { return impl_->model->weight_bytes(); }
+
+}  // namespace emot5

@@ -6,9 +6,13 @@
 
 namespace emot5 {
 
+// Also declared, identically, by the public header include/emot5/emot5.h.
+#ifndef EMOT5_ERROR_DEFINED
+#define EMOT5_ERROR_DEFINED
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+#endif
 
 }  // namespace emot5

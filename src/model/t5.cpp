@@ -212,7 +212,8 @@ std::vector<float> T5Model::head_rows(const std::vector<int>& ids) const {
   return out;
 }
 
-std::vector<std::vector<int>> T5Model::generate(const EncoderOutput& enc, int max_new_tokens) const {
+std::vector<std::vector<int>> T5Model::generate(const EncoderOutput& enc, int max_new_tokens,
+                                                const std::function<void(const float*)>& on_first_logits) const {
   const int B = enc.batch(), V = config_.vocab_size;
   std::vector<std::vector<int>> seqs(B, std::vector<int>{config_.decoder_start_token_id});
   if (max_new_tokens <= 0 || B == 0) return seqs;
@@ -223,6 +224,7 @@ std::vector<std::vector<int>> T5Model::generate(const EncoderOutput& enc, int ma
   for (int s = 0; s < max_new_tokens; ++s) {
     decode_step(st, tokens.data());
     logits(st, lg.data());
+    if (s == 0 && on_first_logits) on_first_logits(lg.data());
     bool all_done = true;
     for (int b = 0; b < B; ++b) {
       const int next = done[b] ? config_.pad_token_id : kernels::argmax(&lg[static_cast<size_t>(b) * V], V);

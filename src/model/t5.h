@@ -6,6 +6,7 @@
 // Legend: B batch, T total real tokens of a packed batch (no padding), L one text's length,
 // D d_model, H heads, dk d_kv, I = H·dk, F d_ff, V vocab, S decoder steps.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,8 +93,11 @@ class T5Model {
   std::vector<float> head_rows(const std::vector<int>& ids) const;
 
   // HF's greedy generate: each row starts with decoder_start; after eos, pad; stops when every
-  // row has ended or after max_new_tokens.
-  std::vector<std::vector<int>> generate(const EncoderOutput& enc, int max_new_tokens) const;
+  // row has ended or after max_new_tokens. `on_first_logits`, when set, sees the first step's
+  // logits (B, V) before they are used, so that a caller can score labels from the same pass.
+  std::vector<std::vector<int>> generate(
+      const EncoderOutput& enc, int max_new_tokens,
+      const std::function<void(const float*)>& on_first_logits = {}) const;
 
   size_t weight_bytes() const { return weight_bytes_; }
 

@@ -1,1 +1,154 @@
+// The public Classifier API: label probabilities against the fixtures' HF logits, the fast path
+// against the full path, multi-token labels, batching and concurrent use.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bad_files.h"
+#include "emot5/emot5.h"
+#include "kernels/ops.h"
+
+namespace emot5 {
+namespace {
+
+const std::vector<int> kLabelIds = {24784, 3922, 333, 11213, 2971, 4158};  // sadness .. surprise
+
+struct Reference {
+  std::vector<std::string> texts, labels;
+  std::vector<std::vector<int>> ids;  // unpadded
+  std::vector<float> logits;          // (B, 2, V)
+};
+
+Reference load_reference(const std::string& dir) {
+  Reference r;
+  const auto meta = nlohmann::json::parse(read_file(dir + "/reference.json"));
+  r.texts = meta["texts"].get<std::vector<std::string>>();
+  r.labels = meta["labels"].get<std::vector<std::string>>();
+  const SafetensorsFile ref(dir + "/reference.safetensors");
+  const auto shape = test::ref_shape(ref, "input_ids");
+  const auto ids = test::ref_i64(ref, "input_ids"), mask = test::ref_i64(ref, "attention_mask");
+  for (int64_t b = 0; b < shape[0]; ++b) {
+    std::vector<int> row;
+    for (int64_t i = 0; i < shape[1]; ++i)
+      if (mask[b * shape[1] + i]) row.push_back(static_cast<int>(ids[b * shape[1] + i]));
+    r.ids.push_back(row);
+  }
+  r.logits = test::ref_f32(ref, "logits");
+  return r;
+}
+
+class ClassifierParity : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ClassifierParity, ProbabilitiesAreSoftmaxOfHfLabelLogits) {
+  const std::string dir = test::data(GetParam());
+  const Reference ref = load_reference(dir);
+  const auto clf = Classifier::load(dir);
+  const auto preds = clf.classify_batch(ref.texts);
+  ClassifierOptions fast_opt;
+  fast_opt.generate = false;
+  const auto fast = Classifier::load(dir, fast_opt).classify_batch(ref.texts);
+  const size_t V = 32128;
+  int checked = 0;
+  for (size_t b = 0; b < ref.texts.size(); ++b) {
+    if (clf.tokenize(ref.texts[b]).ids != ref.ids[b]) continue;  // text 15 was cut in two fixtures
+    const float* row = &ref.logits[b * 2 * V];
+    std::vector<float> want(6);
+    for (int l = 0; l < 6; ++l) want[l] = row[kLabelIds[l]];
+    kernels::naive::softmax(want.data(), 6);
+    const double lse = kernels::log_softmax(row, static_cast<int>(V), nullptr);
+    for (int l = 0; l < 6; ++l) {
+      EXPECT_NEAR(preds[b].probabilities[l], want[l], 1e-4) << b << " " << l;
+      EXPECT_NEAR(fast[b].probabilities[l], want[l], 1e-4) << b << " " << l;
+      EXPECT_NEAR(preds[b].log_probs[l], row[kLabelIds[l]] - lse, 1e-3) << b << " " << l;
+    }
+    EXPECT_EQ(preds[b].label, fast[b].label);
+    EXPECT_TRUE(fast[b].log_probs.empty());
+    EXPECT_EQ(preds[b].generated_ids.front(), 0);
+    ++checked;
+  }
+  EXPECT_GE(checked, static_cast<int>(ref.texts.size()) - 1);
+}
+
+// Labels "word</s>" tokenize to two ids: the summed log-probability of [word, eos] under teacher
+// forcing must equal the fixture's two steps for each text's own label.
+TEST_P(ClassifierParity, MultiTokenLabelsUseTeacherForcing) {
+  const auto d = test::copy_fixture(std::string("multi_") + std::to_string(std::hash<std::string>{}(GetParam())));
+  for (const char* f : {"config.json", "model.safetensors"})
+    test::fs::copy_file(test::fs::canonical(test::data(std::string(GetParam()) + "/" + f)), d + "/" + f,
+                        test::fs::copy_options::overwrite_existing);
+  const std::vector<std::string> words = {"sadness", "joy", "love", "anger", "fear", "surprise"};
+  nlohmann::json labels = nlohmann::json::array();
+  for (const auto& w : words) labels.push_back(w + "</s>");
+  write_file_atomic(d + "/emot5.json", nlohmann::json{{"labels", labels}}.dump());
+  const auto clf = Classifier::load(d);
+  const Reference ref = load_reference(test::data(GetParam()));
+  const size_t V = 32128;
+  for (size_t b = 0; b < ref.texts.size(); ++b) {
+    if (clf.tokenize(ref.texts[b]).ids != ref.ids[b]) continue;
+    const auto p = clf.classify(ref.texts[b]);
+    const size_t l = static_cast<size_t>(std::find(words.begin(), words.end(), ref.labels[b]) - words.begin());
+    ASSERT_LT(l, words.size());
+    const float* s0 = &ref.logits[b * 2 * V];
+    const float* s1 = s0 + V;
+    const double want = (s0[kLabelIds[l]] - kernels::log_softmax(s0, static_cast<int>(V), nullptr)) +
+                        (s1[1] - kernels::log_softmax(s1, static_cast<int>(V), nullptr));
+    EXPECT_NEAR(p.log_probs[l], want, 1e-3) << b;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ClassifierParity,
+                         ::testing::Values("tiny-v10-f32", "tiny-v11-tied-bf16", "tiny-v11-untied-f32"));
+
+TEST(Classifier, BatchEqualsSingleAndThreadsAgree) {
+  const auto clf = Classifier::load(test::data("tiny-v11-untied-f32"));
+  const std::vector<std::string> texts = {"i feel happy", "", "i am so scared of the dark and the night",
+                                          "love", "what a surprise that was honestly"};
+  const auto batch = clf.classify_batch(texts);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto one = clf.classify(texts[i]);
+    EXPECT_EQ(one.label, batch[i].label);
+    EXPECT_EQ(one.generated_ids, batch[i].generated_ids);
+    for (size_t l = 0; l < 6; ++l) EXPECT_NEAR(one.probabilities[l], batch[i].probabilities[l], 1e-5);
+  }
+  std::vector<std::vector<Prediction>> results(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; ++rep) results[t] = clf.classify_batch(texts);
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& r : results)
+    for (size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_EQ(r[i].label, batch[i].label);
+      for (size_t l = 0; l < 6; ++l) EXPECT_NEAR(r[i].probabilities[l], batch[i].probabilities[l], 1e-5);
+    }
+}
+
+TEST(Classifier, BadLabelFileNamesTheFile) {
+  const auto d = test::copy_fixture("badlabels");
+  write_file_atomic(d + "/emot5.json", "{\"labels\": [\"only-one\"]}");
+  try {
+    Classifier::load(d);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(d + "/emot5.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Classifier, GenerateTrimsAfterEos) {
+  const auto clf = Classifier::load(test::data("tiny-v11-untied-f32"));
+  const auto g = clf.generate({"i feel happy", "no"}, 6);
+  for (const auto& x : g) {
+    ASSERT_FALSE(x.ids.empty());
+    EXPECT_EQ(x.ids.front(), 0);
+    EXPECT_LE(x.ids.size(), 7u);
+    const auto eos = std::find(x.ids.begin(), x.ids.end(), 1);
+    if (eos != x.ids.end()) {
+      EXPECT_EQ(eos + 1, x.ids.end());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace emot5

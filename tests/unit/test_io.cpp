@@ -1,1 +1,112 @@
+// io layer: dtype conversions, safetensors round trip, config.json rules, UTF-8, CSV records.
 #include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "apps/input.h"
+#include "io/config.h"
+#include "io/error.h"
+#include "io/safetensors.h"
+#include "io/utf8.h"
+#include "test_util.h"
+
+namespace emot5 {
+namespace {
+
+TEST(DType, HalfAndBfloatConvertExactly) {
+  EXPECT_EQ(f16_to_f32(0x3c00), 1.0f);
+  EXPECT_EQ(f16_to_f32(0xc000), -2.0f);
+  EXPECT_EQ(f16_to_f32(0x0001), 5.9604644775390625e-08f);  // smallest subnormal
+  EXPECT_EQ(f16_to_f32(0x7bff), 65504.0f);
+  EXPECT_TRUE(std::isinf(f16_to_f32(0x7c00)));
+  EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+  EXPECT_EQ(bf16_to_f32(0xc0a0), -5.0f);
+  for (float v : {1.0f, -2.5f, 0.1f, 65504.0f, 6.1e-5f, 3.0e-7f}) {
+    EXPECT_EQ(f16_to_f32(f32_to_f16(v)), f16_to_f32(f32_to_f16(f16_to_f32(f32_to_f16(v)))));
+    EXPECT_NEAR(f16_to_f32(f32_to_f16(v)), v, std::fabs(v) * 1e-3f + 6e-8f);
+    EXPECT_NEAR(bf16_to_f32(f32_to_bf16(v)), v, std::fabs(v) * 4e-3f);
+  }
+  EXPECT_EQ(f32_to_bf16(1.00390625f), 0x3f80);  // ties round to even
+}
+
+TEST(Safetensors, WriteThenReadRoundTrips) {
+  MemoryTensors m;
+  m.add_f32("a.weight", {2, 3}, {1, 2, 3, 4, 5, 6});
+  m.add_f32("b", {1}, {7});
+  const std::string path = ::testing::TempDir() + "/rt.safetensors";
+  write_safetensors(path, m, {{"format", "pt"}});
+  const SafetensorsFile f(path);
+  EXPECT_EQ(f.metadata().at("format"), "pt");
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"a.weight", "b"}));
+  EXPECT_EQ(to_f32(*f.find("a.weight")), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(f.find("a.weight")->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_FALSE(f.find("missing"));
+}
+
+TEST(Config, HfDefaultsAndDerivations) {
+  const auto c = parse_t5_config(R"({"num_layers": 4, "feed_forward_proj": "gated-gelu"})", "c.json");
+  EXPECT_EQ(c.num_decoder_layers, 4);  // defaults to num_layers
+  EXPECT_TRUE(c.is_gated_act);
+  EXPECT_EQ(c.dense_act_fn, "gelu_new");  // HF maps gated-gelu to gelu_new
+  EXPECT_TRUE(c.tie_word_embeddings);
+  EXPECT_TRUE(c.scale_decoder_outputs);  // absent: follows tie_word_embeddings
+  const auto u = parse_t5_config(R"({"tie_word_embeddings": false, "feed_forward_proj": "gated-silu"})", "c");
+  EXPECT_FALSE(u.scale_decoder_outputs);
+  EXPECT_EQ(u.dense_act_fn, "silu");
+  const auto s = parse_t5_config(R"({"tie_word_embeddings": true, "scale_decoder_outputs": false})", "c");
+  EXPECT_FALSE(s.scale_decoder_outputs);
+  const auto n = parse_t5_config(R"({"num_decoder_layers": null, "num_layers": 3, "eos_token_id": [1, 5]})", "c");
+  EXPECT_EQ(n.num_decoder_layers, 3);
+  EXPECT_EQ(n.eos_token_id, 1);
+}
+
+TEST(Config, ErrorsNameTheFieldAndFile) {
+  auto expect_error = [](const std::string& json, const std::string& needle) {
+    try {
+      parse_t5_config(json, "some/config.json");
+      FAIL() << json;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("some/config.json"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error(R"({"d_model": "big"})", "d_model");
+  expect_error(R"({"d_model": -4})", "d_model");
+  expect_error(R"({"feed_forward_proj": "gated-tanh"})", "feed_forward_proj");
+  expect_error(R"({"tie_word_embeddings": 1})", "tie_word_embeddings");
+  expect_error(R"({"d_model": 64,)", "malformed JSON");
+  expect_error(R"([1, 2])", "not a JSON object");
+  expect_error(R"({"model_type": "bert"})", "model_type");
+}
+
+TEST(Utf8, FindsFirstInvalidByte) {
+  EXPECT_EQ(find_invalid_utf8("plain ascii"), std::string_view::npos);
+  EXPECT_EQ(find_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), std::string_view::npos);
+  EXPECT_EQ(find_invalid_utf8("ab\xff"), 2u);
+  EXPECT_EQ(find_invalid_utf8("\xc0\xaf"), 0u);          // overlong
+  EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);     // surrogate
+  EXPECT_EQ(find_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("\xe2\x82"), 0u);          // truncated
+}
+
+TEST(Csv, QuotedFieldsCommasNewlinesAndErrors) {
+  std::istringstream in("text,label\n\"a, b\",joy\n\"multi\nline \"\"q\"\"\",fear\r\nplain,x\n");
+  std::vector<std::string> f;
+  size_t line = 0;
+  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  EXPECT_EQ(f, (std::vector<std::string>{"text", "label"}));
+  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  EXPECT_EQ(f, (std::vector<std::string>{"a, b", "joy"}));
+  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  EXPECT_EQ(f, (std::vector<std::string>{"multi\nline \"q\"", "fear"}));
+  EXPECT_EQ(line, 4u);
+  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  EXPECT_EQ(f, (std::vector<std::string>{"plain", "x"}));
+  EXPECT_FALSE(app::read_csv_record(in, &f, &line, "t.csv"));
+  std::istringstream bad("\"never closed,1\n");
+  line = 0;
+  EXPECT_THROW(app::read_csv_record(bad, &f, &line, "t.csv"), Error);
+}
+
+}  // namespace
+}  // namespace emot5

@@ -1,1 +1,117 @@
+// Each optimized kernel against its naive reference, on random data and awkward shapes.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+#include "model/relative_position.h"
+
+namespace emot5::kernels {
+namespace {
+
+std::vector<float> random_vec(size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << "index " << i;
+}
+
+struct Shape {
+  int M, N, K;
+};
+
+class GemmTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(GemmTest, NtMatchesNaiveWithStridesAndBeta) {
+  const auto [M, N, K] = GetParam();
+  const int lda = K + 3, ldb = K + 5, ldc = N + 2;
+  const auto A = random_vec(static_cast<size_t>(M) * lda, 1), B = random_vec(static_cast<size_t>(N) * ldb, 2);
+  auto C1 = random_vec(static_cast<size_t>(M) * ldc, 3), C2 = C1;
+  gemm_nt(M, N, K, A.data(), lda, B.data(), ldb, C1.data(), ldc, 1.0f);
+  naive::gemm_nt(M, N, K, A.data(), lda, B.data(), ldb, C2.data(), ldc, 1.0f);
+  expect_close(C1, C2, 1e-4f * std::sqrt(static_cast<float>(K)));
+}
+
+TEST_P(GemmTest, NnMatchesNaive) {
+  const auto [M, N, K] = GetParam();
+  const auto A = random_vec(static_cast<size_t>(M) * K, 4), B = random_vec(static_cast<size_t>(K) * N, 5);
+  std::vector<float> C1(static_cast<size_t>(M) * N), C2(C1.size());
+  gemm_nn(M, N, K, A.data(), K, B.data(), N, C1.data(), N);
+  naive::gemm_nn(M, N, K, A.data(), K, B.data(), N, C2.data(), N);
+  expect_close(C1, C2, 1e-4f * std::sqrt(static_cast<float>(K)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
+                         ::testing::Values(Shape{1, 1, 1}, Shape{1, 384, 512}, Shape{25, 1024, 512},
+                                           Shape{7, 13, 64}, Shape{64, 6, 512}, Shape{3, 32128, 64}));
+
+TEST(Ops, RmsNormMatchesNaive) {
+  const int rows = 9, cols = 512;
+  const auto x = random_vec(static_cast<size_t>(rows) * cols, 6, 3.0f), w = random_vec(cols, 7);
+  std::vector<float> a(x.size()), b(x.size());
+  rms_norm(x.data(), w.data(), rows, cols, 1e-6f, a.data());
+  naive::rms_norm(x.data(), w.data(), rows, cols, 1e-6f, b.data());
+  expect_close(a, b, 1e-5f);
+}
+
+TEST(Ops, SoftmaxMatchesNaiveAndSumsToOne) {
+  for (int n : {1, 5, 77, 1000}) {
+    auto a = random_vec(static_cast<size_t>(n), 8, 20.0f), b = a;
+    softmax(a.data(), n);
+    naive::softmax(b.data(), n);
+    expect_close(a, b, 1e-6f);
+    double s = 0;
+    for (float v : a) s += v;
+    EXPECT_NEAR(s, 1.0, 1e-5);
+  }
+}
+
+TEST(Ops, LogSoftmaxIsLogOfSoftmax) {
+  auto x = random_vec(100, 9, 10.0f), p = x;
+  std::vector<float> lp(100);
+  log_softmax(x.data(), 100, lp.data());
+  naive::softmax(p.data(), 100);
+  for (int i = 0; i < 100; ++i) EXPECT_NEAR(std::exp(lp[i]), p[i], 1e-6f);
+}
+
+TEST(Ops, ActivationsMatchNaive) {
+  const auto x = random_vec(4000, 10, 6.0f);
+  for (Act act : {Act::Relu, Act::Gelu, Act::GeluNew, Act::Silu}) {
+    auto y = x;
+    activate(y.data(), static_cast<long>(y.size()), act);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], naive::act(x[i], act), 2e-6f) << static_cast<int>(act);
+  }
+  // gated: act(g) * u
+  auto g = x;
+  const auto u = random_vec(4000, 11);
+  gated_activate(g.data(), u.data(), 4000, Act::GeluNew);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(g[i], naive::act(x[i], Act::GeluNew) * u[i], 2e-6f);
+  // Known values: gelu_new(1) = 0.8411920, gelu(1) = 0.8413447, silu(1) = 0.7310586.
+  EXPECT_NEAR(naive::act(1.0f, Act::GeluNew), 0.8411920f, 1e-6f);
+  EXPECT_NEAR(naive::act(1.0f, Act::Gelu), 0.8413447f, 1e-6f);
+  EXPECT_NEAR(naive::act(1.0f, Act::Silu), 0.7310586f, 1e-6f);
+  EXPECT_EQ(parse_act("gelu_pytorch_tanh"), Act::GeluNew);
+  EXPECT_THROW(parse_act("tanh"), std::invalid_argument);
+}
+
+TEST(RelativePosition, BucketsMatchHfFormula) {
+  // Expected values from modeling_t5.py's formula evaluated independently (32 buckets, 128).
+  const std::pair<int, int> bidir[] = {{0, 0},   {1, 17},  {-1, 1},   {7, 23},   {8, 24},   {-8, 8},
+                                       {15, 25}, {16, 26}, {40, 28},  {127, 31}, {200, 31}, {-200, 15}};
+  for (auto [rel, want] : bidir) EXPECT_EQ(emot5::relative_position_bucket(rel, true, 32, 128), want) << rel;
+  const std::pair<int, int> causal[] = {{0, 0},    {1, 0},    {-1, 1},    {-15, 15},  {-16, 16},
+                                        {-17, 16}, {-40, 23}, {-127, 31}, {-1000, 31}};
+  for (auto [rel, want] : causal) EXPECT_EQ(emot5::relative_position_bucket(rel, false, 32, 128), want) << rel;
+}
+
+}  // namespace
+}  // namespace emot5::kernels

@@ -1,0 +1,83 @@
+// emot5: classify short texts into emotions with a T5 model, in C++.
+//
+//   emot5::Classifier clf = emot5::Classifier::load("models/emot5-small");
+//   emot5::Prediction p = clf.classify("i feel so happy today");
+//   // p.label == "joy"; p.probabilities[i] belongs to clf.labels()[i]; p.generated == "joy"
+//
+// A Classifier is immutable after load: classify() may be called from several threads at once.
+// Errors are exceptions: emot5::Error (a std::runtime_error) for files, models and texts, with the
+// file, tensor, field or line in the message; std::invalid_argument for caller mistakes.
+#pragma once
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace emot5 {
+
+#ifndef EMOT5_ERROR_DEFINED
+#define EMOT5_ERROR_DEFINED
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+#endif
+
+struct ClassifierOptions {
+  int threads = 0;            // 0: every core
+  int max_input_tokens = 512; // longer inputs are truncated, eos kept (HF truncation=True)
+  int batch_size = 32;        // texts per forward pass in classify_batch (sorted by length)
+  bool generate = true;       // also run greedy generation (Prediction::generated)
+  int max_new_tokens = 8;     // greedy generation budget
+  bool slow_tokenizer = false;  // reproduce HF's slow T5Tokenizer instead of the fast one
+};
+
+struct Prediction {
+  std::string label;                // the most probable label
+  int label_index = 0;              // into Classifier::labels()
+  std::vector<float> probabilities; // softmax over the labels' summed token log-probabilities
+  // Each label's summed token log-probability under the full vocabulary. Empty on the fast path
+  // (single-token labels with generation off), which computes only the labels' rows of the head.
+  std::vector<double> log_probs;
+  std::string generated;            // what greedy generation says (empty when disabled)
+  std::vector<int> generated_ids;   // decoder start first, up to and including eos
+};
+
+struct Generation {
+  std::vector<int> ids;  // HF generate's ids: decoder start first, up to and including eos
+  std::string text;      // decoded, special tokens skipped
+};
+
+struct TokenizedText {
+  std::vector<int> ids;
+  std::vector<std::string> pieces;
+};
+
+class Classifier {
+ public:
+  // Loads a checkpoint directory in Hugging Face's layout (config.json, model.safetensors or a
+  // sharded index, spiece.model) and its optional emot5.json ({"labels": [...], "prefix": ""}).
+  static Classifier load(const std::string& model_dir, const ClassifierOptions& options = {});
+
+  Classifier(Classifier&&) noexcept;
+  Classifier& operator=(Classifier&&) noexcept;
+  ~Classifier();
+
+  Prediction classify(std::string_view text) const;
+  std::vector<Prediction> classify_batch(const std::vector<std::string>& texts) const;
+  std::vector<Generation> generate(const std::vector<std::string>& texts, int max_new_tokens) const;
+  TokenizedText tokenize(std::string_view text) const;
+
+  const std::vector<std::string>& labels() const;
+  const ClassifierOptions& options() const;
+  const std::string& model_dir() const;
+  size_t weight_bytes() const;
+
+ private:
+  struct Impl;
+  explicit Classifier(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace emot5

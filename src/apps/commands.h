@@ -1,0 +1,33 @@
+// The CLI's subcommands. Each add_* registers its options on `app` and sets `run` to the code
+// that executes when that subcommand is chosen.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "apps/input.h"
+#include "emot5/emot5.h"
+
+namespace emot5::app {
+
+using Runner = std::function<int()>;
+
+// Options every model-using command shares.
+struct ModelOptions {
+  std::string model;
+  ClassifierOptions clf;
+  void add_to(CLI::App* cmd);
+  // --model, else $EMOT5_MODEL, else the built-in default model. Throws std::invalid_argument
+  // when none exists.
+  std::string resolve() const;
+};
+
+// Texts as arguments, or --input FILE with --text-field / --text-column, or stdin lines.
+void add_input_options(CLI::App* cmd, InputSpec* spec);
+
+void add_classify(CLI::App& app, Runner* run);
+void add_generate(CLI::App& app, Runner* run);
+void add_tokenize(CLI::App& app, Runner* run);
+void add_make_formula_model(CLI::App& app, Runner* run);
+
+}  // namespace emot5::app

@@ -1,0 +1,41 @@
+// Where the CLI's texts come from: arguments, stdin lines, or a .txt / .jsonl / .csv file,
+// read as a stream so that millions of rows never sit in memory at once. Every error names the
+// file and line.
+#pragma once
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace emot5::app {
+
+struct InputSpec {
+  std::vector<std::string> args;  // texts given on the command line
+  std::string file;               // --input; "-" or empty with no args: stdin lines
+  std::string text_field = "text";   // jsonl
+  std::string text_column = "text";  // csv (a header name)
+};
+
+struct InputRow {
+  std::string text;
+  size_t line = 0;  // 1-based line where the row starts (0 for arguments)
+};
+
+class TextReader {
+ public:
+  virtual ~TextReader() = default;
+  // Fills `row`; returns false at the end. Throws emot5::Error "FILE:LINE: problem".
+  virtual bool next(InputRow* row) = 0;
+  virtual const std::string& name() const = 0;
+  // Rows expected, when cheap to know (for the progress bar); 0 when unknown.
+  virtual size_t size_hint() const { return 0; }
+};
+
+std::unique_ptr<TextReader> open_reader(const InputSpec& spec);
+
+// RFC 4180 CSV: splits one record that may span lines. Exposed for tests.
+// Returns false at end of input. Throws on an unterminated quote.
+bool read_csv_record(std::istream& in, std::vector<std::string>* fields, size_t* line,
+                     const std::string& name);
+
+}  // namespace emot5::app

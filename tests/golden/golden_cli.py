@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the emot5 CLI. Expected values come from the Hugging Face fixtures in
+tests/data (reference ids, logits, generations, tokenizer cases), never from emot5's own output.
+
+usage: golden_cli.py EMOT5_BINARY TEST_DATA_DIR
+"""
+import csv
+import io
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+EMOT5, DATA = sys.argv[1], sys.argv[2]
+LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+LABEL_IDS = [24784, 3922, 333, 11213, 2971, 4158]
+FIXTURES = ["tiny-v10-f32", "tiny-v11-tied-bf16", "tiny-v11-untied-f32"]
+failures = []
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def run(args, stdin=None, env=None):
+    e = dict(os.environ)
+    e.pop("EMOT5_MODEL", None)
+    if env:
+        e.update(env)
+    p = subprocess.run([EMOT5] + args, input=stdin, capture_output=True, env=e, timeout=300)
+    return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8", "replace")
+
+
+def read_safetensors(path, names):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name in names:
+        h = header[name]
+        b, e = h["data_offsets"]
+        chunk = raw[8 + n + b:8 + n + e]
+        fmt = {"F32": "f", "I64": "q"}[h["dtype"]]
+        out[name] = (list(struct.unpack("<%d%s" % (len(chunk) // struct.calcsize(fmt), fmt), chunk)), h["shape"])
+    return out
+
+
+def fixture_rows(fx):
+    """Texts whose tokenization equals the reference ids (all but the cut text 15)."""
+    d = os.path.join(DATA, fx)
+    meta = json.load(open(os.path.join(d, "reference.json")))
+    ref = read_safetensors(os.path.join(d, "reference.safetensors"),
+                           ["input_ids", "attention_mask", "generated", "logits"])
+    (ids, (B, L)), (mask, _) = ref["input_ids"], ref["attention_mask"]
+    rows = []
+    for b in range(B):
+        row_ids = [ids[b * L + i] for i in range(L) if mask[b * L + i]]
+        rows.append({"text": meta["texts"][b], "ids": row_ids, "b": b})
+    return d, rows, ref
+
+
+def softmax(xs):
+    m = max(xs)
+    e = [math.exp(x - m) for x in xs]
+    s = sum(e)
+    return [x / s for x in e]
+
+
+for fx in FIXTURES:
+    d, rows, ref = fixture_rows(fx)
+    texts = [r["text"] for r in rows]
+
+    # tokenize: ids equal the reference input ids (except the text cut to 64 ids).
+    code, out, err = run(["tokenize", "--model", d] + texts)
+    check(code == 0, f"{fx}: tokenize exit {code}: {err}")
+    toks = [json.loads(l) for l in out.splitlines()]
+    usable = [r for r, t in zip(rows, toks) if t["ids"] == r["ids"]]
+    check(len(usable) >= len(rows) - 1, f"{fx}: tokenize matches {len(usable)}/{len(rows)} reference rows")
+
+    # generate: HF's greedy ids, decoder start first, trimmed after eos.
+    gen, (_, W) = ref["generated"]
+    code, out, err = run(["generate", "--model", d, "--max-new-tokens", str(W - 1)] + [r["text"] for r in usable])
+    check(code == 0, f"{fx}: generate exit {code}: {err}")
+    for r, line in zip(usable, out.splitlines()):
+        want = gen[r["b"] * W:(r["b"] + 1) * W]
+        if 1 in want:
+            want = want[:want.index(1) + 1]
+        got = json.loads(line)
+        check(got["ids"] == want, f"{fx}: generate row {r['b']}: {got['ids']} != {want}")
+        check(got["text"] == r["text"], f"{fx}: generate echoes the text")
+
+    # classify (jsonl, texts on stdin): probabilities = softmax of HF's label logits at step 0.
+    V = 32128
+    logits, _ = ref["logits"]
+    stdin = "".join(r["text"] + "\n" for r in usable).encode()
+    code, out, err = run(["classify", "--model", d, "--format", "jsonl"], stdin=stdin)
+    check(code == 0, f"{fx}: classify exit {code}: {err}")
+    lines = out.splitlines()
+    check(len(lines) == len(usable), f"{fx}: classify printed {len(lines)} lines for {len(usable)} texts")
+    jsonl_labels = []
+    for r, line in zip(usable, lines):
+        got = json.loads(line)
+        base = r["b"] * 2 * V
+        want = softmax([logits[base + i] for i in LABEL_IDS])
+        check(list(got.keys()) == ["text", "label", "scores", "generated"], f"{fx}: jsonl keys {list(got)}")
+        check(got["text"] == r["text"], f"{fx}: classify keeps input order")
+        check(got["label"] == LABELS[want.index(max(want))], f"{fx}: row {r['b']} label {got['label']}")
+        check(all(abs(got["scores"][l] - p) < 1e-4 for l, p in zip(LABELS, want)),
+              f"{fx}: row {r['b']} scores {got['scores']} vs {want}")
+        jsonl_labels.append(got["label"])
+
+    # The same texts through a .csv file (quoted fields) and a .jsonl file give the same labels.
+    with tempfile.TemporaryDirectory() as tmp:
+        cpath = os.path.join(tmp, "in.csv")
+        with open(cpath, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "body"])
+            for i, r in enumerate(usable):
+                w.writerow([i, r["text"]])
+        code, out, err = run(["classify", "--model", d, "--input", cpath, "--text-column", "body", "--format", "csv"])
+        check(code == 0, f"{fx}: csv classify exit {code}: {err}")
+        got = list(csv.DictReader(io.StringIO(out)))
+        check([g["label"] for g in got] == jsonl_labels, f"{fx}: csv labels equal jsonl labels")
+        check([g["text"] for g in got] == [r["text"] for r in usable], f"{fx}: csv texts round-trip")
+        jpath = os.path.join(tmp, "in.jsonl")
+        with open(jpath, "w") as f:
+            for r in usable:
+                f.write(json.dumps({"body": r["text"], "label": "x"}) + "\n")
+        code, out, err = run(["classify", "--model", d, "--input", jpath, "--text-field", "body", "--format", "text"])
+        check(code == 0, f"{fx}: jsonl-input classify exit {code}: {err}")
+        check([l.split("\t")[0] for l in out.splitlines()] == jsonl_labels, f"{fx}: text-format labels")
+
+# tokenize: every HF fast-tokenizer case, read from a .jsonl file (texts may hold newlines).
+cases = json.load(open(os.path.join(DATA, "tokenizer_cases.json")))["hf"]
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "cases.jsonl")
+    with open(path, "w") as f:
+        for c in cases:
+            f.write(json.dumps({"text": c["text"]}) + "\n")
+    code, out, err = run(["tokenize", "--model", os.path.join(DATA, FIXTURES[2]), "--input", path,
+                          "--max-input-tokens", "100000"])
+    check(code == 0, f"tokenize cases exit {code}: {err}")
+    got = [json.loads(l)["ids"] for l in out.splitlines()]
+    check(len(got) == len(cases), "tokenize printed one line per case")
+    for c, g in zip(cases, got):
+        check(g == c["ids"], f"tokenize {c['text'][:40]!r}: {g[:12]} != {c['ids'][:12]}")
+
+# Exit codes and error messages.
+model = os.path.join(DATA, FIXTURES[2])
+for cmd in ["classify", "generate", "tokenize", "make-formula-model"]:
+    code, out, _ = run([cmd, "--help"])
+    check(code == 0 and "Usage" in out, f"{cmd} --help")
+code, _, err = run(["classify", "--model", model, "--no-such-flag", "x"])
+check(code == 2, f"unknown flag exits 2, got {code}")
+code, _, err = run(["classify", "--model", model, "--format", "xml", "x"])
+check(code == 2 and "--format" in err, f"bad --format exits 2: {code} {err}")
+code, _, err = run(["classify", "x"])
+check(code == 2 and "--model" in err, f"no model exits 2 and says --model: {code} {err}")
+code, _, err = run(["classify", "--model", "/nonexistent/model", "x"])
+check(code == 1 and "/nonexistent/model" in err, f"missing model dir: {code} {err}")
+code, out, err = run(["classify", "x"], env={"EMOT5_MODEL": model})
+check(code == 0 and json.loads(out)["text"] == "x", f"EMOT5_MODEL selects the model: {code} {err}")
+code, out, err = run(["classify", "--model", model], stdin=b"fine\nbad \xff here\n")
+check(code == 1 and "<stdin>:2:" in err and "UTF-8" in err, f"invalid UTF-8 names line 2: {code} {err}")
+with tempfile.TemporaryDirectory() as tmp:
+    bad = os.path.join(tmp, "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write('{"text": "ok"}\n{"text": "unterminated\n')
+    code, out, err = run(["classify", "--model", model, "--input", bad])
+    check(code == 1 and bad + ":2:" in err and "malformed JSON" in err, f"malformed jsonl: {code} {err}")
+    with open(bad, "w") as f:
+        f.write('{"text": "ok"}\n{"body": "no text"}\n')
+    code, out, err = run(["classify", "--model", model, "--input", bad])
+    check(code == 1 and bad + ":2:" in err and "'text'" in err, f"missing field: {code} {err}")
+    badcsv = os.path.join(tmp, "bad.csv")
+    with open(badcsv, "w") as f:
+        f.write("id,text\n1,\"never closed\n")
+    code, out, err = run(["classify", "--model", model, "--input", badcsv])
+    check(code == 1 and badcsv + ":2:" in err and "unterminated" in err, f"bad csv: {code} {err}")
+    code, out, err = run(["classify", "--model", model, "--input", badcsv, "--text-column", "nope"])
+    check(code == 1 and "nope" in err, f"missing csv column: {code} {err}")
+    # Empty and 1 MB texts classify fine.
+    big = os.path.join(tmp, "big.txt")
+    with open(big, "w") as f:
+        f.write("\n" + "i feel calm and content " * 45000 + "\n")
+    code, out, err = run(["classify", "--model", model, "--input", big, "--no-generate"])
+    rows = [json.loads(l) for l in out.splitlines()]
+    check(code == 0 and len(rows) == 2 and all(abs(sum(r["scores"].values()) - 1) < 1e-4 for r in rows),
+          f"empty and 1 MB texts classify: {code} {err}")
+    check("generated" not in rows[0] if rows else False, "--no-generate drops the generated field")
+
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
