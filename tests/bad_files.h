@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unistd.h>
+#include <vector>
 
 #include "io/file_util.h"
 #include "test_util.h"
@@ -13,9 +15,20 @@ namespace emot5::test {
 
 namespace fs = std::filesystem;
 
+// Removes the directories it holds when the test program exits.
+struct TempDirs {
+  std::vector<fs::path> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) fs::remove_all(d, ec);
+  }
+};
+
 // A fresh copy of tiny-v11-untied-f32 (config, weights, spiece) under a unique temp dir.
 inline std::string copy_fixture(const std::string& tag) {
+  static TempDirs temp_dirs;
   const fs::path dir = fs::temp_directory_path() / ("emot5_bad_" + tag + "_" + std::to_string(::getpid()));
+  temp_dirs.dirs.push_back(dir);
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors", "spiece.model"})

@@ -7,6 +7,7 @@
 
 #include "bad_files.h"
 #include "emot5/emot5.h"
+#include "io/safetensors.h"
 #include "kernels/ops.h"
 
 namespace emot5 {
@@ -147,6 +148,70 @@ TEST(Classifier, GenerateTrimsAfterEos) {
     if (eos != x.ids.end()) {
       EXPECT_EQ(eos + 1, x.ids.end());
     }
+  }
+}
+
+}  // namespace
+}  // namespace emot5
+
+namespace emot5 {
+namespace {
+
+// A sharded copy (model.safetensors.index.json + two files) and an F16 copy must load. The F16
+// copy must give exactly what an F32 file holding the same (f16-rounded) values gives.
+TEST(Checkpoint, ShardedAndF16Load) {
+  const std::string src = test::data("tiny-v11-untied-f32");
+  const SafetensorsFile full(src + "/model.safetensors");
+  const auto names = full.names();
+  MemoryTensors a, b, f16, f32r;
+  nlohmann::json weight_map;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto t = *full.find(names[i]);
+    std::vector<float> v = to_f32(t);
+    (i % 2 ? a : b).add_f32(names[i], t.shape, v);
+    weight_map[names[i]] = i % 2 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+    std::vector<std::byte> half(v.size() * 2);
+    for (size_t k = 0; k < v.size(); ++k) {
+      const uint16_t h = f32_to_f16(v[k]);
+      std::memcpy(&half[2 * k], &h, 2);
+      v[k] = f16_to_f32(h);
+    }
+    f16.add(names[i], DType::F16, t.shape, std::move(half));
+    f32r.add_f32(names[i], t.shape, v);
+  }
+  const auto sharded = test::copy_fixture("sharded");
+  test::fs::remove(sharded + "/model.safetensors");
+  write_safetensors(sharded + "/model-00001-of-00002.safetensors", a);
+  write_safetensors(sharded + "/model-00002-of-00002.safetensors", b);
+  write_file_atomic(sharded + "/model.safetensors.index.json",
+                    nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}.dump());
+  const std::vector<std::string> texts = {"i feel happy", "i am so scared of the dark"};
+  const auto want = Classifier::load(src).classify_batch(texts);
+  const auto got = Classifier::load(sharded).classify_batch(texts);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(got[i].probabilities, want[i].probabilities);
+    EXPECT_EQ(got[i].generated_ids, want[i].generated_ids);
+  }
+
+  const auto d16 = test::copy_fixture("f16");
+  const auto d32 = test::copy_fixture("f32r");
+  write_safetensors(d16 + "/model.safetensors", f16);
+  write_safetensors(d32 + "/model.safetensors", f32r);
+  const SafetensorsFile check16(d16 + "/model.safetensors");
+  EXPECT_EQ(check16.find("shared.weight")->dtype, DType::F16);
+  const auto p16 = Classifier::load(d16).classify_batch(texts);
+  const auto p32 = Classifier::load(d32).classify_batch(texts);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(p16[i].probabilities, p32[i].probabilities);
+    EXPECT_EQ(p16[i].generated_ids, p32[i].generated_ids);
+  }
+  // A shard listed in the index but absent is an error naming it.
+  test::fs::remove(sharded + "/model-00002-of-00002.safetensors");
+  try {
+    Classifier::load(sharded);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model-00002-of-00002.safetensors"), std::string::npos) << e.what();
   }
 }
 
