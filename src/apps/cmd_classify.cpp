@@ -5,6 +5,7 @@
 #include "apps/commands.h"
 #include "apps/output.h"
 #include "io/file_util.h"
+#include "io/progress.h"
 
 namespace emot5::app {
 

@@ -33,9 +33,4 @@ class TextReader {
 
 std::unique_ptr<TextReader> open_reader(const InputSpec& spec);
 
-// RFC 4180 CSV: splits one record that may span lines. Exposed for tests.
-// Returns false at end of input. Throws on an unterminated quote.
-bool read_csv_record(std::istream& in, std::vector<std::string>* fields, size_t* line,
-                     const std::string& name);
-
 }  // namespace emot5::app

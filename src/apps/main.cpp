@@ -1,19 +1,12 @@
-// emot5: the command-line front end. Exit codes: 0 success, 2 usage error, 1 any other error.
+// emot5: the command-line front end. `emot5 train` runs the emot5-train executable beside it,
+// so that classification never loads libtorch.
+#include "apps/cli_main.h"
+
 #include <iostream>
 
-#include "apps/commands.h"
-#include "io/error.h"
+namespace emot5::app {
 
-int main(int argc, char** argv) {
-  using namespace emot5::app;
-  CLI::App app{"emot5: T5 emotion classifiers in C++ (classify, generate, tokenize, ...)", "emot5"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "emot5 0.1.0");
-  Runner run;
-  add_classify(app, &run);
-  add_generate(app, &run);
-  add_tokenize(app, &run);
-  add_make_formula_model(app, &run);
+int parse_and_run(CLI::App& app, const Runner& run, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -36,3 +29,22 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace emot5::app
+
+#ifndef EMOT5_TRAIN_MAIN
+int main(int argc, char** argv) {
+  using namespace emot5::app;
+  CLI::App app{"emot5: T5 emotion classifiers in C++ (classify, eval, train, generate, tokenize, ...)", "emot5"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "emot5 0.1.0");
+  Runner run;
+  add_classify(app, &run);
+  add_eval(app, &run);
+  add_train_forwarder(app, &run, argc, argv);
+  add_generate(app, &run);
+  add_tokenize(app, &run);
+  add_make_formula_model(app, &run);
+  return parse_and_run(app, run, argc, argv);
+}
+#endif

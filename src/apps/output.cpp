@@ -1,8 +1,6 @@
 // CLI output (see output.h).
 #include "apps/output.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -65,43 +63,6 @@ void PredictionWriter::write(const std::string& text, const Prediction& p) {
       out_ << '\n';
       break;
   }
-}
-
-Progress::Progress(std::string what, size_t total)
-    : what_(std::move(what)), total_(total), tty_(::isatty(STDERR_FILENO) == 1),
-      start_(std::chrono::steady_clock::now()), last_(start_) {}
-
-void Progress::add(size_t n) {
-  done_ += n;
-  const auto now = std::chrono::steady_clock::now();
-  if (tty_ && now - last_ > std::chrono::milliseconds(200)) {
-    last_ = now;
-    draw(false);
-  }
-}
-
-void Progress::finish() {
-  if (tty_) draw(true);
-}
-
-void Progress::draw(bool final) {
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = secs > 0 ? static_cast<double>(done_) / secs : 0.0;
-  char line[256];
-  if (total_ > 0) {
-    const double frac = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
-    const int width = 30, fill = static_cast<int>(frac * width);
-    std::string bar(static_cast<size_t>(fill), '#');
-    bar.append(static_cast<size_t>(width - fill), '.');
-    const double eta = rate > 0 ? static_cast<double>(total_ - std::min(done_, total_)) / rate : 0.0;
-    std::snprintf(line, sizeof line, "\r%s [%s] %zu/%zu %.1f/s ETA %.0fs ", what_.c_str(), bar.c_str(), done_,
-                  total_, rate, eta);
-  } else {
-    std::snprintf(line, sizeof line, "\r%s %zu %.1f/s ", what_.c_str(), done_, rate);
-  }
-  std::fputs(line, stderr);
-  if (final) std::fputs("\n", stderr);
-  std::fflush(stderr);
 }
 
 }  // namespace emot5::app

@@ -1,6 +1,5 @@
 // Output of the CLI: predictions as text, JSON lines or CSV; a progress bar for long runs.
 #pragma once
-#include <chrono>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -24,21 +23,6 @@ class PredictionWriter {
   Format format_;
   std::vector<std::string> labels_;
   bool generated_;
-};
-
-// A progress bar on stderr with count, rate and ETA, drawn only when stderr is a terminal.
-class Progress {
- public:
-  Progress(std::string what, size_t total);  // total 0: unknown
-  void add(size_t n);
-  void finish();
-
- private:
-  void draw(bool final);
-  std::string what_;
-  size_t total_, done_ = 0;
-  bool tty_;
-  std::chrono::steady_clock::time_point start_, last_;
 };
 
 }  // namespace emot5::app

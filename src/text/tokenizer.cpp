@@ -4,38 +4,109 @@
 // trailing whitespace, which the fast tokenizer keeps as a final "▁".
 #include "text/tokenizer.h"
 
-#include <sentencepiece_processor.h>
+#include <cstring>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "io/error.h"
 #include "io/file_util.h"
 #include "io/utf8.h"
+#include "text/spm_module.h"
 
 namespace emot5 {
 
 namespace {
+
 const char* const kSpace = "\xe2\x96\x81";  // "▁"
+
+// Loads libemot5_spm.so into its own symbol scope (see spm_module.h): $EMOT5_SPM_MODULE, then
+// beside the running executable, then where the build put it.
+const Emot5SpmApi& spm_api() {
+  static const Emot5SpmApi* api = [] {
+    std::vector<std::string> tried;
+    if (const char* env = std::getenv("EMOT5_SPM_MODULE"); env && *env) tried.emplace_back(env);
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      tried.push_back((exe.parent_path() / "libemot5_spm.so").string());
+      tried.push_back((exe.parent_path() / "../lib/emot5/libemot5_spm.so").string());
+    }
+#ifdef EMOT5_SPM_MODULE_PATH
+    tried.emplace_back(EMOT5_SPM_MODULE_PATH);
+#endif
+    std::string errors;
+    for (const auto& path : tried) {
+      if (!file_exists(path)) continue;
+      void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (!h) {
+        errors += std::string("; ") + ::dlerror();
+        continue;
+      }
+      using Fn = const Emot5SpmApi* (*)();
+      auto fn = reinterpret_cast<Fn>(::dlsym(h, "emot5_spm_api"));
+      if (fn) return fn();
+      errors += "; " + path + ": no emot5_spm_api";
+    }
+    std::string list;
+    for (const auto& t : tried) list += " " + t;
+    throw Error("cannot load the SentencePiece module libemot5_spm.so (tried:" + list + ")" + errors);
+  }();
+  return *api;
 }
 
+struct PieceSink {
+  std::vector<int>* ids;
+  std::vector<std::string>* pieces;  // null: ids only
+  int unk;
+};
+
+void on_piece(void* ctx, int id, const char* piece, size_t piece_len, const char* surface, size_t surface_len) {
+  auto* s = static_cast<PieceSink*>(ctx);
+  s->ids->push_back(id);
+  if (s->pieces) s->pieces->push_back(id == s->unk ? std::string(surface, surface_len) : std::string(piece, piece_len));
+}
+
+void on_text(void* ctx, const char* text, size_t len) { static_cast<std::string*>(ctx)->assign(text, len); }
+
+}  // namespace
+
 struct Tokenizer::Impl {
-  sentencepiece::SentencePieceProcessor sp;
+  const Emot5SpmApi* api = nullptr;
+  void* model = nullptr;
   std::vector<int> two_words;  // ids of "a a": whitespace between
   std::vector<int> one_word;   // ids of "aa": nothing between
   int space_id = 3;
+  int pieces = 0;
+  ~Impl() {
+    if (model) api->free(model);
+  }
+  std::vector<int> ids(std::string_view text) const {
+    std::vector<int> out;
+    PieceSink sink{&out, nullptr, 2};
+    api->encode(model, text.data(), text.size(), on_piece, &sink);
+    return out;
+  }
 };
 
 Tokenizer::Tokenizer(const std::string& path, int extra_ids, TokenizerMode mode)
     : impl_(std::make_unique<Impl>()), extra_ids_(extra_ids), mode_(mode) {
   if (!file_exists(path)) throw Error(path + ": missing (the tokenizer needs spiece.model)");
-  const auto st = impl_->sp.Load(path);
-  if (!st.ok()) throw Error(path + ": not a SentencePiece model: " + st.ToString());
-  impl_->sp.Encode("a a", &impl_->two_words);
-  impl_->sp.Encode("aa", &impl_->one_word);
-  impl_->space_id = impl_->sp.PieceToId(kSpace);
+  impl_->api = &spm_api();
+  char err[512] = {0};
+  impl_->model = impl_->api->load(path.c_str(), err, sizeof err);
+  if (!impl_->model) throw Error(path + ": not a SentencePiece model: " + err);
+  impl_->two_words = impl_->ids("a a");
+  impl_->one_word = impl_->ids("aa");
+  impl_->space_id = impl_->api->piece_to_id(impl_->model, kSpace, std::strlen(kSpace));
+  impl_->pieces = impl_->api->piece_size(impl_->model);
 }
 
 Tokenizer::~Tokenizer() = default;
 
-int Tokenizer::vocab_size() const { return impl_->sp.GetPieceSize() + extra_ids_; }
+int Tokenizer::vocab_size() const { return impl_->pieces + extra_ids_; }
 
 // Whether `seg`, once normalized, ends in whitespace. Walks back over characters the normalizer
 // deletes; a non-ASCII character is classified by probing SentencePiece with "a" + c + "a".
@@ -50,8 +121,7 @@ bool Tokenizer::ends_in_whitespace(std::string_view seg) const {
     std::string probe = "a";
     probe.append(seg.substr(start, end - start));
     probe.push_back('a');
-    std::vector<int> ids;
-    impl_->sp.Encode(probe, &ids);
+    const std::vector<int> ids = impl_->ids(probe);
     if (ids == impl_->two_words) return true;
     if (ids != impl_->one_word) return false;
     end = start;  // deleted by the normalizer: look further back
@@ -61,12 +131,8 @@ bool Tokenizer::ends_in_whitespace(std::string_view seg) const {
 
 void Tokenizer::encode_segment(std::string_view seg, Encoding* out, bool pieces) const {
   if (seg.empty()) return;
-  sentencepiece::ImmutableSentencePieceText spt = impl_->sp.EncodeAsImmutableProto(seg);
-  for (const auto& p : spt.pieces()) {
-    const int id = static_cast<int>(p.id());
-    out->ids.push_back(id);
-    if (pieces) out->pieces.push_back(id == unk_id() ? p.surface() : p.piece());
-  }
+  PieceSink sink{&out->ids, pieces ? &out->pieces : nullptr, unk_id()};
+  impl_->api->encode(impl_->model, seg.data(), seg.size(), on_piece, &sink);
   if (mode_ == TokenizerMode::HfFast && ends_in_whitespace(seg)) {
     out->ids.push_back(impl_->space_id);
     if (pieces) out->pieces.push_back(kSpace);
@@ -150,8 +216,12 @@ std::vector<int> Tokenizer::encode(std::string_view text, int max_length) const 
 }
 
 std::string Tokenizer::id_to_piece(int id) const {
-  const int n = impl_->sp.GetPieceSize();
-  if (id >= 0 && id < n) return impl_->sp.IdToPiece(id);
+  const int n = impl_->pieces;
+  if (id >= 0 && id < n) {
+    std::string s;
+    impl_->api->id_to_piece(impl_->model, id, on_text, &s);
+    return s;
+  }
   if (id >= n && id < n + extra_ids_) return "<extra_id_" + std::to_string(n + extra_ids_ - 1 - id) + ">";
   return "<id_" + std::to_string(id) + ">";
 }
@@ -165,10 +235,12 @@ std::vector<std::string> Tokenizer::pieces(const std::vector<int>& ids) const {
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
   std::vector<int> keep;
-  const int n = impl_->sp.GetPieceSize();
+  const int n = impl_->pieces;
   for (int id : ids)
     if (id >= 0 && id < n && id != pad_id() && id != eos_id() && id != unk_id()) keep.push_back(id);
-  return impl_->sp.DecodeIds(keep);
+  std::string s;
+  impl_->api->decode(impl_->model, keep.data(), keep.size(), on_text, &s);
+  return s;
 }
 
 }  // namespace emot5

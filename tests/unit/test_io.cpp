@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "apps/input.h"
+#include "io/csv.h"
 #include "io/config.h"
 #include "io/error.h"
 #include "io/safetensors.h"
@@ -93,19 +93,19 @@ TEST(Csv, QuotedFieldsCommasNewlinesAndErrors) {
   std::istringstream in("text,label\n\"a, b\",joy\n\"multi\nline \"\"q\"\"\",fear\r\nplain,x\n");
   std::vector<std::string> f;
   size_t line = 0;
-  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  ASSERT_TRUE(read_csv_record(in, &f, &line, "t.csv"));
   EXPECT_EQ(f, (std::vector<std::string>{"text", "label"}));
-  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  ASSERT_TRUE(read_csv_record(in, &f, &line, "t.csv"));
   EXPECT_EQ(f, (std::vector<std::string>{"a, b", "joy"}));
-  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  ASSERT_TRUE(read_csv_record(in, &f, &line, "t.csv"));
   EXPECT_EQ(f, (std::vector<std::string>{"multi\nline \"q\"", "fear"}));
   EXPECT_EQ(line, 4u);
-  ASSERT_TRUE(app::read_csv_record(in, &f, &line, "t.csv"));
+  ASSERT_TRUE(read_csv_record(in, &f, &line, "t.csv"));
   EXPECT_EQ(f, (std::vector<std::string>{"plain", "x"}));
-  EXPECT_FALSE(app::read_csv_record(in, &f, &line, "t.csv"));
+  EXPECT_FALSE(read_csv_record(in, &f, &line, "t.csv"));
   std::istringstream bad("\"never closed,1\n");
   line = 0;
-  EXPECT_THROW(app::read_csv_record(bad, &f, &line, "t.csv"), Error);
+  EXPECT_THROW(read_csv_record(bad, &f, &line, "t.csv"), Error);
 }
 
 }  // namespace

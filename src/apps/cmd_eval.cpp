@@ -1,0 +1,73 @@
+// emot5 eval: accuracy, macro/weighted F1, per-class table, confusion matrix, calibration and
+// non-label generations of a model on a labeled file; as a table, JSON, and an SVG plot.
+#include <iostream>
+
+#include "apps/commands.h"
+#include "classifier/dataset.h"
+#include "classifier/metrics.h"
+#include "io/file_util.h"
+#include "io/progress.h"
+
+namespace emot5::app {
+
+void add_eval(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate a model on a labeled .jsonl or .csv file");
+  struct Opts {
+    ModelOptions m;
+    std::string data, plot;
+    DatasetOptions ds;
+    bool json = false, no_generate = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->m.add_to(cmd);
+  cmd->add_option("--data", o->data, "Labeled data (.jsonl or .csv)")->required();
+  cmd->add_option("--text-field", o->ds.text_field, "Field (or CSV column) holding the text")->capture_default_str();
+  cmd->add_option("--label-field", o->ds.label_field, "Field (or CSV column) holding the label")->capture_default_str();
+  cmd->add_flag("--skip-bad-rows", o->ds.skip_bad_rows, "Skip and count bad rows instead of stopping");
+  cmd->add_flag("--json", o->json, "Print the report as JSON");
+  cmd->add_option("--plot", o->plot, "Write the confusion matrix as an SVG file");
+  cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (no non-label count)");
+  cmd->callback([o, run] {
+    *run = [o]() -> int {
+      o->m.clf.generate = !o->no_generate;
+      const std::string model_dir = o->m.resolve();
+      const Classifier clf = Classifier::load(model_dir, o->m.clf);
+      const Dataset ds = load_dataset(o->data, clf.labels(), o->ds);
+      std::vector<int> gold, pred;
+      std::vector<float> conf;
+      int non_label = 0;
+      Progress progress("eval", ds.rows.size());
+      const size_t chunk = 512;
+      for (size_t s = 0; s < ds.rows.size(); s += chunk) {
+        std::vector<std::string> texts;
+        for (size_t i = s; i < std::min(ds.rows.size(), s + chunk); ++i) texts.push_back(ds.rows[i].text);
+        const auto preds = clf.classify_batch(texts);
+        for (size_t i = 0; i < preds.size(); ++i) {
+          gold.push_back(ds.rows[s + i].label);
+          pred.push_back(preds[i].label_index);
+          conf.push_back(preds[i].probabilities[static_cast<size_t>(preds[i].label_index)]);
+          const auto& lb = clf.labels();
+          if (o->m.clf.generate && std::find(lb.begin(), lb.end(), preds[i].generated) == lb.end()) ++non_label;
+        }
+        progress.add(texts.size());
+      }
+      progress.finish();
+      const EvalReport r = evaluate(clf.labels(), gold, pred, conf, o->m.clf.generate ? non_label : -1);
+      if (o->json) {
+        auto j = report_json(r);
+        j["model"] = model_dir;
+        j["data"] = o->data;
+        j["bad_rows_skipped"] = ds.bad_rows;
+        std::cout << j.dump(2) << "\n";
+      } else {
+        std::cout << "model " << model_dir << "\ndata  " << o->data;
+        if (ds.bad_rows) std::cout << " (" << ds.bad_rows << " bad rows skipped)";
+        std::cout << "\n" << report_table(r);
+      }
+      if (!o->plot.empty()) write_file_atomic(o->plot, confusion_svg(r, "emot5 eval: " + o->data));
+      return 0;
+    };
+  });
+}
+
+}  // namespace emot5::app

@@ -1,0 +1,91 @@
+// emot5 train: fine-tune or train from scratch with libtorch (see src/train/trainer.h).
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "apps/commands.h"
+#ifdef EMOT5_HAVE_TRAINER
+#include "train/trainer.h"
+#endif
+
+namespace emot5::app {
+
+namespace {
+const char* const kTrainHelp = "Fine-tune a T5 classifier (defaults: the original recipe)";
+}
+
+void add_train_forwarder(CLI::App& app, Runner* run, int argc, char** argv) {
+  auto* cmd = app.add_subcommand("train", kTrainHelp);
+  cmd->set_help_flag();  // emot5-train prints the help
+  cmd->allow_extras();
+  cmd->callback([run, argc, argv] {
+    *run = [argc, argv]() -> int {
+      std::error_code ec;
+      const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+      const auto trainer = (ec ? std::filesystem::path(".") : exe.parent_path()) / "emot5-train";
+      if (!std::filesystem::exists(trainer))
+        throw std::runtime_error("this build has no trainer (" + trainer.string() +
+                                 " is missing: libtorch was not found at build time)");
+      std::vector<char*> args;
+      args.push_back(const_cast<char*>("emot5-train"));
+      for (int i = 1; i < argc; ++i) args.push_back(argv[i]);  // "train" and its options
+      args.push_back(nullptr);
+      ::execv(trainer.c_str(), args.data());
+      throw std::runtime_error("cannot run " + trainer.string());
+    };
+  });
+}
+
+void add_train(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand("train", kTrainHelp);
+#ifdef EMOT5_HAVE_TRAINER
+  auto o = std::make_shared<train::TrainOptions>();
+  auto* g_model = "Model";
+  cmd->add_option("--init", o->init, "Start from this checkpoint directory")->group(g_model);
+  cmd->add_option("--config", o->config_file, "Fresh model from this config.json (HF init)")->group(g_model);
+  cmd->add_option("--preset", o->preset, "Fresh model preset: emot5-small, t5-tiny, flan-t5-small")->group(g_model);
+  cmd->add_option("--tokenizer", o->tokenizer, "spiece.model (default: --init's, else data/t5-tokenizer)")->group(g_model);
+  auto* g_data = "Data";
+  cmd->add_option("--data", o->data, "Training data (.jsonl or .csv)")->group(g_data);
+  cmd->add_option("--eval-data", o->eval_data, "Evaluation data (.jsonl or .csv)")->group(g_data);
+  cmd->add_option("--text-field", o->text_field, "Text field / column")->capture_default_str()->group(g_data);
+  cmd->add_option("--label-field", o->label_field, "Label field / column")->capture_default_str()->group(g_data);
+  cmd->add_option("--labels", o->labels, "Label words (default: the six emotions)")->delimiter(',')->group(g_data);
+  cmd->add_option("--prefix", o->prefix, "Text prepended to every input")->group(g_data);
+  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip and count bad rows instead of stopping")->group(g_data);
+  cmd->add_option("--max-input-tokens", o->max_input_tokens, "Truncate inputs")->capture_default_str()->group(g_data);
+  auto* g_rec = "Recipe";
+  cmd->add_option("--lr", o->lr, "Peak learning rate")->capture_default_str()->group(g_rec);
+  cmd->add_option("--batch-size", o->batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber)->group(g_rec);
+  cmd->add_option("--epochs", o->epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber)->group(g_rec);
+  cmd->add_option("--max-steps", o->max_steps, "Plan the schedule over this many steps instead")->group(g_rec);
+  cmd->add_option("--stop-after", o->stop_after, "Stop after N steps as if interrupted (schedule unchanged)")->group(g_rec);
+  cmd->add_option("--warmup-steps", o->warmup_steps, "Linear warm-up steps")->capture_default_str()->group(g_rec);
+  cmd->add_option("--weight-decay", o->weight_decay, "AdamW weight decay")->capture_default_str()->group(g_rec);
+  cmd->add_option("--seed", o->seed, "Seed (init, data order, dropout)")->capture_default_str()->group(g_rec);
+  cmd->add_option("--dropout", o->dropout, "Dropout (default: config.json's dropout_rate)")->group(g_rec);
+  cmd->add_option("--label-smoothing", o->label_smoothing, "Label smoothing")->capture_default_str()->group(g_rec);
+  cmd->add_option("--class-weights", o->class_weights, "none or balanced")->capture_default_str()->group(g_rec);
+  cmd->add_option("--max-grad-norm", o->max_grad_norm, "Gradient clipping")->capture_default_str()->group(g_rec);
+  cmd->add_flag("--no-shuffle", o->no_shuffle, "Batches in file order")->group(g_rec);
+  cmd->add_flag("--group-by-length", o->group_by_length, "Batches of similar lengths (less padding)")->group(g_rec);
+  cmd->add_option("--average-from-epoch", o->average_from_epoch,
+                  "Average the weights of every epoch from this one on; used when validation prefers it")->group(g_rec);
+  auto* g_run = "Run";
+  cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
+  cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);
+  cmd->add_option("--eval-every", o->eval_every, "Evaluate every N steps (and at the end)")->group(g_run);
+  cmd->add_option("--save-every", o->save_every, "Checkpoint every N steps (and at the end)")->capture_default_str()->group(g_run);
+  cmd->add_flag("--keep-best", o->keep_best, "Save the weights of the best evaluation (macro-F1)")->group(g_run);
+  cmd->add_option("--save-dtype", o->save_dtype, "f32, bf16 or f16")->capture_default_str()->group(g_run);
+  cmd->add_option("--threads", o->threads, "Intra-op threads (0: libtorch's default)")->group(g_run);
+  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str()->group(g_run);
+  cmd->callback([o, run] { *run = [o]() -> int { return train::run_training(*o); }; });
+#else
+  (void)cmd;
+  (void)run;
+#endif
+}
+
+}  // namespace emot5::app

@@ -1,0 +1,56 @@
+// RFC 4180 CSV records (see csv.h).
+#include "io/csv.h"
+
+#include "io/error.h"
+
+namespace emot5 {
+
+bool read_csv_record(std::istream& in, std::vector<std::string>* fields, size_t* line, const std::string& name) {
+  fields->clear();
+  std::string field;
+  bool quoted = false, any = false, was_quoted = false;
+  const size_t start = *line + 1;
+  int c;
+  while ((c = in.get()) != EOF) {
+    any = true;
+    const char ch = static_cast<char>(c);
+    if (quoted) {
+      if (ch == '"') {
+        if (in.peek() == '"') {
+          field.push_back('"');
+          in.get();
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (ch == '\n') ++*line;
+        field.push_back(ch);
+      }
+      continue;
+    }
+    if (ch == '"' && field.empty() && !was_quoted) {
+      quoted = was_quoted = true;
+    } else if (ch == ',') {
+      fields->push_back(std::move(field));
+      field.clear();
+      was_quoted = false;
+    } else if (ch == '\n') {
+      ++*line;
+      if (!field.empty() && field.back() == '\r' && !was_quoted) field.pop_back();
+      fields->push_back(std::move(field));
+      return true;
+    } else if (ch == '\r' && was_quoted) {
+      // CR after a closing quote: part of CRLF
+    } else {
+      if (was_quoted) throw Error(name + ":" + std::to_string(*line + 1) + ": text after a closing quote");
+      field.push_back(ch);
+    }
+  }
+  if (quoted) throw Error(name + ":" + std::to_string(start) + ": unterminated quoted field");
+  if (!any) return false;
+  ++*line;
+  fields->push_back(std::move(field));
+  return true;
+}
+
+}  // namespace emot5

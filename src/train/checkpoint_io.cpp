@@ -1,0 +1,202 @@
+// Checkpoints and model directories (see checkpoint_io.h).
+#include "train/checkpoint_io.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "classifier/labels.h"
+#include "io/error.h"
+#include "io/file_util.h"
+#include "io/safetensors.h"
+
+namespace emot5::train {
+
+namespace fs = std::filesystem;
+
+nlohmann::json options_to_json(const TrainOptions& o) {
+  return {{"init", o.init}, {"config_file", o.config_file}, {"preset", o.preset}, {"tokenizer", o.tokenizer},
+          {"data", o.data}, {"eval_data", o.eval_data}, {"text_field", o.text_field},
+          {"label_field", o.label_field}, {"prefix", o.prefix}, {"labels", o.labels},
+          {"skip_bad_rows", o.skip_bad_rows}, {"max_input_tokens", o.max_input_tokens}, {"lr", o.lr},
+          {"weight_decay", o.weight_decay}, {"label_smoothing", o.label_smoothing},
+          {"max_grad_norm", o.max_grad_norm}, {"adam_beta1", o.adam_beta1}, {"adam_beta2", o.adam_beta2},
+          {"adam_eps", o.adam_eps}, {"batch_size", o.batch_size}, {"epochs", o.epochs},
+          {"warmup_steps", o.warmup_steps}, {"max_steps", o.max_steps}, {"seed", o.seed},
+          {"dropout", o.dropout}, {"no_shuffle", o.no_shuffle}, {"group_by_length", o.group_by_length},
+          {"average_from_epoch", o.average_from_epoch}, {"class_weights", o.class_weights},
+          {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
+          {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}};
+}
+
+TrainOptions options_from_json(const nlohmann::json& j) {
+  TrainOptions o;
+  auto get = [&](const char* k, auto* v) {
+    if (j.contains(k)) *v = j[k].get<std::remove_pointer_t<decltype(v)>>();
+  };
+  get("init", &o.init); get("config_file", &o.config_file); get("preset", &o.preset);
+  get("tokenizer", &o.tokenizer); get("data", &o.data); get("eval_data", &o.eval_data);
+  get("text_field", &o.text_field); get("label_field", &o.label_field); get("prefix", &o.prefix);
+  get("labels", &o.labels); get("skip_bad_rows", &o.skip_bad_rows); get("max_input_tokens", &o.max_input_tokens);
+  get("lr", &o.lr); get("weight_decay", &o.weight_decay); get("label_smoothing", &o.label_smoothing);
+  get("max_grad_norm", &o.max_grad_norm); get("adam_beta1", &o.adam_beta1); get("adam_beta2", &o.adam_beta2);
+  get("adam_eps", &o.adam_eps); get("batch_size", &o.batch_size); get("epochs", &o.epochs);
+  get("warmup_steps", &o.warmup_steps); get("max_steps", &o.max_steps); get("seed", &o.seed);
+  get("dropout", &o.dropout); get("no_shuffle", &o.no_shuffle);
+  get("group_by_length", &o.group_by_length); get("average_from_epoch", &o.average_from_epoch); get("class_weights", &o.class_weights);
+  get("eval_every", &o.eval_every); get("save_every", &o.save_every); get("log_every", &o.log_every);
+  get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype);
+  return o;
+}
+
+void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model, torch::optim::AdamW& opt,
+                     const TrainOptions& o, const nlohmann::json& extra, const MemoryTensors* best,
+                     const MemoryTensors* average) {
+  const fs::path root = fs::path(out) / "checkpoints";
+  fs::create_directories(root);
+  const std::string name = "step-" + std::to_string(step);
+  const fs::path tmp = root / ("." + name + ".tmp"), dir = root / name;
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write_safetensors((tmp / "model.safetensors").string(), *model.state_dict());
+  MemoryTensors moments;
+  int64_t adam_step = 0;
+  for (const auto& n : model.names()) {
+    auto& p = const_cast<TorchT5&>(model).param(n);
+    auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    if (it == opt.state().end()) continue;
+    auto& st = static_cast<torch::optim::AdamWParamState&>(*it->second);
+    adam_step = st.step();
+    for (const auto& [key, t] : {std::pair<std::string, torch::Tensor>{"exp_avg.", st.exp_avg()},
+                                 {"exp_avg_sq.", st.exp_avg_sq()}}) {
+      const auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+      moments.add_f32(key + n, c.sizes().vec(), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()));
+    }
+  }
+  write_safetensors((tmp / "optimizer.safetensors").string(), moments);
+  if (best) write_safetensors((tmp / "best.safetensors").string(), *best);
+  if (average) write_safetensors((tmp / "average.safetensors").string(), *average);
+  nlohmann::json state = extra;
+  state["step"] = step;
+  state["adam_step"] = adam_step;
+  state["options"] = options_to_json(o);
+  write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
+  write_file_atomic((tmp / "config.json").string(), t5_config_json(model.config()));
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
+  write_file_atomic((root / "latest").string(), name + "\n");
+  // Keep the two newest checkpoints.
+  std::vector<std::pair<int64_t, fs::path>> all;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const auto fn = e.path().filename().string();
+    if (e.is_directory() && fn.rfind("step-", 0) == 0) all.emplace_back(std::stoll(fn.substr(5)), e.path());
+  }
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i + 2 < all.size(); ++i) fs::remove_all(all[i].second);
+}
+
+std::string latest_checkpoint(const std::string& out) {
+  const fs::path root = fs::path(out) / "checkpoints";
+  const auto latest = root / "latest";
+  if (!file_exists(latest.string())) throw Error(out + ": no checkpoint to resume (" + latest.string() + " is missing)");
+  std::string name = read_file(latest.string());
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+  const auto dir = root / name;
+  if (!file_exists((dir / "trainer_state.json").string()))
+    throw Error(dir.string() + ": incomplete checkpoint (no trainer_state.json)");
+  return dir.string();
+}
+
+nlohmann::json read_trainer_state(const std::string& ckpt) {
+  const auto path = ckpt + "/trainer_state.json";
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": malformed JSON: " + e.what());
+  }
+}
+
+void load_optimizer_state(const std::string& ckpt, TorchT5& model, torch::optim::AdamW& opt) {
+  const auto state = read_trainer_state(ckpt);
+  const int64_t adam_step = state.value("adam_step", int64_t{0});
+  if (adam_step == 0) return;
+  const SafetensorsFile f(ckpt + "/optimizer.safetensors");
+  for (const auto& n : model.names()) {
+    auto& p = model.param(n);
+    auto a = f.find("exp_avg." + n), b = f.find("exp_avg_sq." + n);
+    if (!a || !b) throw Error(f.path() + ": missing AdamW moments of '" + n + "'");
+    auto to_tensor = [&](const TensorView& v) {
+      const auto x = to_f32(v);
+      return torch::from_blob(const_cast<float*>(x.data()), v.shape, torch::kFloat32).clone().to(p.device());
+    };
+    auto st = std::make_unique<torch::optim::AdamWParamState>();
+    st->step(adam_step);
+    st->exp_avg(to_tensor(*a));
+    st->exp_avg_sq(to_tensor(*b));
+    opt.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(st);
+  }
+}
+
+namespace {
+
+std::shared_ptr<MemoryTensors> convert(const TensorSource& src, const std::string& dtype) {
+  auto out = std::make_shared<MemoryTensors>();
+  for (const auto& n : src.names()) {
+    const auto t = *src.find(n);
+    const auto v = to_f32(t);
+    if (dtype == "f32") {
+      out->add_f32(n, t.shape, v);
+      continue;
+    }
+    std::vector<std::byte> bytes(v.size() * 2);
+    for (size_t i = 0; i < v.size(); ++i) {
+      const uint16_t h = dtype == "bf16" ? f32_to_bf16(v[i]) : f32_to_f16(v[i]);
+      std::memcpy(&bytes[2 * i], &h, 2);
+    }
+    out->add(n, dtype == "bf16" ? DType::BF16 : DType::F16, t.shape, std::move(bytes));
+  }
+  return out;
+}
+
+}  // namespace
+
+void write_model_dir(const std::string& dir, const T5Config& config, const TensorSource& weights,
+                     const std::string& save_dtype, const std::string& spiece,
+                     const std::vector<std::string>& labels, const std::string& prefix,
+                     const std::string& standard_spiece) {
+  if (save_dtype != "f32" && save_dtype != "bf16" && save_dtype != "f16")
+    throw std::invalid_argument("--save-dtype must be f32, bf16 or f16");
+  fs::create_directories(dir);
+  const std::string torch_dtype = save_dtype == "f32" ? "float32" : save_dtype == "bf16" ? "bfloat16" : "float16";
+  auto cfg = nlohmann::ordered_json::parse(t5_config_json(config));
+  cfg["torch_dtype"] = torch_dtype;
+  write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");
+  write_safetensors(dir + "/model.safetensors", *convert(weights, save_dtype), {{"format", "pt"}});
+  nlohmann::ordered_json gen;
+  gen["decoder_start_token_id"] = config.decoder_start_token_id;
+  gen["eos_token_id"] = config.eos_token_id;
+  gen["pad_token_id"] = config.pad_token_id;
+  write_file_atomic(dir + "/generation_config.json", gen.dump(2) + "\n");
+  if (fs::absolute(spiece) != fs::absolute(dir + "/spiece.model"))
+    fs::copy_file(spiece, dir + "/spiece.model", fs::copy_options::overwrite_existing);
+  // T5's standard spiece.model comes with flan-t5's tokenizer.json (same pieces), so that HF's
+  // AutoTokenizer builds the fast tokenizer without converting.
+  fs::path side = fs::path(spiece).parent_path();
+  if (!file_exists((side / "tokenizer.json").string()) && !standard_spiece.empty() &&
+      read_file(spiece) == read_file(standard_spiece))
+    side = fs::path(standard_spiece).parent_path();
+  for (const char* f : {"tokenizer.json", "special_tokens_map.json"})
+    if (file_exists((side / f).string()) && fs::absolute(side / f) != fs::absolute(fs::path(dir) / f))
+      fs::copy_file(side / f, fs::path(dir) / f, fs::copy_options::overwrite_existing);
+  nlohmann::ordered_json tc;
+  tc["tokenizer_class"] = "T5Tokenizer";
+  tc["eos_token"] = "</s>";
+  tc["pad_token"] = "<pad>";
+  tc["unk_token"] = "<unk>";
+  tc["extra_ids"] = 100;
+  tc["model_max_length"] = 512;
+  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");
+  write_file_atomic(dir + "/emot5.json", label_set_json(labels, prefix));
+}
+
+}  // namespace emot5::train

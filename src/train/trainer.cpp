@@ -1,0 +1,414 @@
+// The training loop (see trainer.h).
+#include "train/trainer.h"
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+
+#include "classifier/dataset.h"
+#include "classifier/labels.h"
+#include "classifier/metrics.h"
+#include "io/checkpoint.h"
+#include "io/error.h"
+#include "io/file_util.h"
+#include "io/progress.h"
+#include "io/safetensors.h"
+#include "text/tokenizer.h"
+#include "train/checkpoint_io.h"
+
+namespace emot5::train {
+
+namespace fs = std::filesystem;
+
+double lr_factor(int64_t step, int64_t total, int64_t warmup) {
+  if (step < warmup) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
+  return std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
+}
+
+StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
+                         double max_grad_norm, double label_smoothing, const torch::Tensor& class_weight) {
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  opt.zero_grad();
+  auto loss = model.loss(batch, true, label_smoothing, class_weight);
+  loss.backward();
+  StepStats s;
+  s.loss = loss.item<double>();
+  s.grad_norm = torch::nn::utils::clip_grad_norm_(model.parameters(), max_grad_norm);
+  opt.step();
+  return s;
+}
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& n : model.names())
+    (n.find("layer_norm") != std::string::npos ? no_decay : decay).push_back(model.param(n));
+  auto opts = torch::optim::AdamWOptions(o.lr).betas({o.adam_beta1, o.adam_beta2}).eps(o.adam_eps);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(0.0)));
+  return std::make_unique<torch::optim::AdamW>(std::move(groups), opts);
+}
+
+T5Config preset_config(const std::string& name) {
+  T5Config c;
+  c.feed_forward_proj = "gated-gelu";
+  c.dense_act_fn = "gelu_new";
+  c.is_gated_act = true;
+  c.tie_word_embeddings = false;
+  c.scale_decoder_outputs = false;
+  if (name == "flan-t5-small") {
+    c.d_model = 512; c.d_kv = 64; c.num_heads = 6; c.d_ff = 1024; c.num_layers = 8; c.num_decoder_layers = 8;
+  } else if (name == "emot5-small") {
+    // The shipped default model: a wide-enough encoder, a one-layer decoder (it emits one word),
+    // and a tied head to keep the vocabulary's cost once.
+    c.d_model = 256; c.d_kv = 32; c.num_heads = 8; c.d_ff = 768; c.num_layers = 4; c.num_decoder_layers = 1;
+    c.tie_word_embeddings = true; c.scale_decoder_outputs = true;
+  } else if (name == "t5-tiny") {
+    c.d_model = 64; c.d_kv = 16; c.num_heads = 4; c.d_ff = 128; c.num_layers = 2; c.num_decoder_layers = 1;
+  } else {
+    throw std::invalid_argument("unknown --preset '" + name + "' (emot5-small, t5-tiny, flan-t5-small)");
+  }
+  return c;
+}
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+struct Encoded {
+  std::vector<std::vector<int>> inputs;  // token ids with eos
+  std::vector<int> labels;               // label index
+};
+
+Encoded encode_dataset(const Dataset& ds, const Tokenizer& tok, const std::string& prefix, int max_tokens) {
+  Encoded e;
+  e.inputs.resize(ds.rows.size());
+#pragma omp parallel for schedule(dynamic, 64)
+  for (size_t i = 0; i < ds.rows.size(); ++i) e.inputs[i] = tok.encode(prefix + ds.rows[i].text, max_tokens);
+  for (const auto& r : ds.rows) e.labels.push_back(r.label);
+  return e;
+}
+
+// Pads inputs to the longest in the batch; targets are label tokens + eos, -100 beyond.
+TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const LabelSet& ls, int start_id,
+                      torch::Device dev) {
+  const auto B = static_cast<int64_t>(idx.size());
+  int64_t L = 1, T = 1;
+  for (size_t i : idx) {
+    L = std::max<int64_t>(L, static_cast<int64_t>(data.inputs[i].size()));
+    T = std::max<int64_t>(T, static_cast<int64_t>(ls.tokens[static_cast<size_t>(data.labels[i])].size()) + 1);
+  }
+  auto ids = torch::zeros({B, L}, torch::kInt64), mask = torch::zeros({B, L}, torch::kInt64);
+  auto labels = torch::full({B, T}, -100, torch::kInt64), dec = torch::zeros({B, T}, torch::kInt64);
+  auto a_ids = ids.accessor<int64_t, 2>(), a_mask = mask.accessor<int64_t, 2>();
+  auto a_lab = labels.accessor<int64_t, 2>(), a_dec = dec.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& in = data.inputs[idx[static_cast<size_t>(b)]];
+    for (size_t j = 0; j < in.size(); ++j) {
+      a_ids[b][static_cast<int64_t>(j)] = in[j];
+      a_mask[b][static_cast<int64_t>(j)] = 1;
+    }
+    std::vector<int> target = ls.tokens[static_cast<size_t>(data.labels[idx[static_cast<size_t>(b)]])];
+    target.push_back(1);  // eos
+    for (size_t t = 0; t < target.size(); ++t) {
+      a_lab[b][static_cast<int64_t>(t)] = target[t];
+      a_dec[b][static_cast<int64_t>(t)] = t == 0 ? start_id : target[t - 1];
+    }
+  }
+  return TorchBatch{ids.to(dev), mask.to(dev), dec.to(dev), labels.to(dev)};
+}
+
+// Accuracy and F1 on `data` from the first decoder step's label logits (single-token labels).
+EvalReport evaluate_model(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev) {
+  torch::NoGradGuard no_grad;
+  std::vector<int> gold, pred;
+  std::vector<float> conf;
+  std::vector<int64_t> first;
+  for (const auto& t : ls.tokens) first.push_back(t[0]);
+  const auto label_ids = torch::tensor(first, torch::kInt64).to(dev);
+  std::vector<size_t> order(data.inputs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return data.inputs[a].size() < data.inputs[b].size(); });
+  const size_t bs = 64;
+  for (size_t s = 0; s < order.size(); s += bs) {
+    std::vector<size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(s),
+                            order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + bs)));
+    const auto b = make_batch(data, idx, ls, model.config().decoder_start_token_id, dev);
+    const auto probs = torch::softmax(model.first_step_logits(b.input_ids, b.attention_mask).index_select(1, label_ids), -1)
+                           .to(torch::kCPU);
+    const auto [mx, am] = probs.max(1);
+    for (size_t i = 0; i < idx.size(); ++i) {
+      gold.push_back(data.labels[idx[i]]);
+      pred.push_back(static_cast<int>(am[static_cast<int64_t>(i)].item<int64_t>()));
+      conf.push_back(mx[static_cast<int64_t>(i)].item<float>());
+    }
+  }
+  return evaluate(ls.names, gold, pred, conf);
+}
+
+// Sorts runs of 50 batches by length, then shuffles the order of the batches (not their content).
+void group_by_length(std::vector<size_t>& perm, const Encoded& data, size_t bs, std::mt19937_64& rng) {
+  const size_t mega = 50 * bs;
+  for (size_t s = 0; s < perm.size(); s += mega) {
+    const auto e = perm.begin() + static_cast<std::ptrdiff_t>(std::min(perm.size(), s + mega));
+    std::stable_sort(perm.begin() + static_cast<std::ptrdiff_t>(s), e,
+                     [&](size_t a, size_t b) { return data.inputs[a].size() > data.inputs[b].size(); });
+  }
+  const size_t nb = (perm.size() + bs - 1) / bs;
+  std::vector<size_t> order(nb);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<size_t> out;
+  out.reserve(perm.size());
+  for (size_t b : order)
+    for (size_t i = b * bs; i < std::min(perm.size(), (b + 1) * bs); ++i) out.push_back(perm[i]);
+  perm.swap(out);
+}
+
+// Running mean of parameters (stochastic weight averaging).
+void accumulate_average(std::shared_ptr<MemoryTensors>& avg, int64_t& count, const MemoryTensors& now) {
+  if (!avg || count == 0) {
+    avg = std::make_shared<MemoryTensors>(now);
+    count = 1;
+    return;
+  }
+  ++count;
+  auto next = std::make_shared<MemoryTensors>();
+  for (const auto& n : now.names()) {
+    const auto a = to_f32(*avg->find(n)), b = to_f32(*now.find(n));
+    std::vector<float> m(a.size());
+    for (size_t i = 0; i < a.size(); ++i) m[i] = a[i] + (b[i] - a[i]) / static_cast<float>(count);
+    next->add_f32(n, now.find(n)->shape, m);
+  }
+  avg = next;
+}
+
+std::string default_tokenizer() {
+#ifdef EMOT5_DATA_DIR
+  return std::string(EMOT5_DATA_DIR) + "/t5-tokenizer/spiece.model";
+#else
+  return "data/t5-tokenizer/spiece.model";
+#endif
+}
+
+}  // namespace
+
+int run_training(const TrainOptions& cli) {
+  TrainOptions o = cli;
+  std::string resume_dir;
+  nlohmann::json resume_state;
+  if (!cli.resume.empty()) {
+    resume_dir = latest_checkpoint(cli.resume);
+    resume_state = read_trainer_state(resume_dir);
+    o = options_from_json(resume_state["options"]);
+    o.out = cli.resume;
+    o.threads = cli.threads;
+    o.device = cli.device;
+    o.stop_after = cli.stop_after;
+  }
+  if (o.out.empty()) throw std::invalid_argument("--out DIR is required");
+  if (o.data.empty()) throw std::invalid_argument("--data FILE is required");
+  if (o.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
+  if (o.class_weights != "none" && o.class_weights != "balanced")
+    throw std::invalid_argument("--class-weights must be none or balanced");
+  if (o.threads > 0) torch::set_num_threads(o.threads);
+  const torch::Device dev(o.device);
+  if (dev.is_cuda() && !torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available");
+
+  // Model and tokenizer.
+  T5Config config;
+  std::unique_ptr<TorchT5> model;
+  std::string spiece = o.tokenizer;
+  if (!resume_dir.empty()) {
+    config = load_t5_config(resume_dir + "/config.json");
+    model = std::make_unique<TorchT5>(config, SafetensorsFile(resume_dir + "/model.safetensors"));
+  } else if (!o.init.empty()) {
+    const Checkpoint ck = open_checkpoint(o.init);
+    config = ck.config;
+    if (spiece.empty()) spiece = ck.spiece_path;
+    model = std::make_unique<TorchT5>(config, *ck.weights);
+  } else {
+    config = o.config_file.empty() ? preset_config(o.preset.empty() ? "emot5-small" : o.preset)
+                                   : load_t5_config(o.config_file);
+    model = std::make_unique<TorchT5>(config, o.seed);
+  }
+  if (spiece.empty()) spiece = default_tokenizer();
+  o.tokenizer = fs::absolute(spiece).string();
+  if (o.dropout >= 0) {
+    config.dropout_rate = static_cast<float>(o.dropout);
+    model->set_dropout(config.dropout_rate);
+  }
+  model->to(dev);
+  const Tokenizer tok(spiece);
+  std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;
+  const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
+
+  // Data.
+  DatasetOptions dopt{o.text_field, o.label_field, o.skip_bad_rows};
+  const Dataset train_ds = load_dataset(o.data, ls.names, dopt);
+  if (train_ds.bad_rows) std::cerr << "skipped " << train_ds.bad_rows << " bad row(s) of " << o.data << "\n";
+  const Encoded train = encode_dataset(train_ds, tok, ls.prefix, o.max_input_tokens);
+  Encoded eval;
+  if (!o.eval_data.empty()) {
+    const Dataset eval_ds = load_dataset(o.eval_data, ls.names, dopt);
+    eval = encode_dataset(eval_ds, tok, ls.prefix, o.max_input_tokens);
+  }
+  torch::Tensor class_weight;
+  if (o.class_weights == "balanced") {
+    std::vector<float> w(static_cast<size_t>(config.vocab_size), 1.0f);
+    std::vector<int> count(ls.names.size(), 0);
+    for (int l : train.labels) count[static_cast<size_t>(l)]++;
+    for (size_t k = 0; k < ls.names.size(); ++k)
+      w[static_cast<size_t>(ls.tokens[k][0])] =
+          static_cast<float>(train.labels.size()) / static_cast<float>(ls.names.size() * std::max(1, count[k]));
+    class_weight = torch::tensor(w).to(dev);
+  }
+
+  const auto N = static_cast<int64_t>(train.inputs.size());
+  const int64_t per_epoch = (N + o.batch_size - 1) / o.batch_size;
+  const int64_t total = o.max_steps > 0 ? o.max_steps : per_epoch * o.epochs;
+  auto opt = make_adamw(*model, o);
+  int64_t step = 0;
+  double best_metric = -1;
+  int64_t best_step = -1;
+  std::shared_ptr<MemoryTensors> best, average;
+  int64_t avg_count = 0;
+  if (!resume_dir.empty()) {
+    load_optimizer_state(resume_dir, *model, *opt);
+    step = resume_state["step"].get<int64_t>();
+    best_metric = resume_state.value("best_metric", -1.0);
+    best_step = resume_state.value("best_step", int64_t{-1});
+    avg_count = resume_state.value("average_count", int64_t{0});
+    if (avg_count > 0) average = TorchT5(config, SafetensorsFile(resume_dir + "/average.safetensors")).state_dict();
+    if (file_exists(resume_dir + "/best.safetensors")) {
+      const SafetensorsFile bf(resume_dir + "/best.safetensors");
+      best = TorchT5(config, bf).state_dict();
+    }
+    std::cerr << "resuming " << resume_dir << " at step " << step << " of " << total << "\n";
+  }
+  fs::create_directories(o.out);
+  write_file_atomic(o.out + "/training_args.json", options_to_json(o).dump(2) + "\n");
+  std::ofstream metrics_log(o.out + "/metrics.jsonl", std::ios::app);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  Progress progress("train", static_cast<size_t>(total), true, 30.0);
+  progress.set_done(static_cast<size_t>(step));
+  const auto t0 = std::chrono::steady_clock::now();
+  double loss_sum = 0;
+  int64_t loss_n = 0;
+  std::vector<size_t> perm;
+  int64_t perm_epoch = -1;
+  auto evaluate_now = [&](int64_t at) {
+    if (eval.inputs.empty()) return;
+    const auto r = evaluate_model(*model, eval, ls, dev);
+    nlohmann::ordered_json j;
+    j["step"] = at;
+    j["epoch"] = static_cast<double>(at) / static_cast<double>(per_epoch);
+    j["lr"] = o.lr * lr_factor(at, total, o.warmup_steps);
+    j["train_loss"] = loss_n ? loss_sum / static_cast<double>(loss_n) : 0.0;
+    j["eval_accuracy"] = r.accuracy;
+    j["eval_macro_f1"] = r.macro_f1;
+    j["eval_weighted_f1"] = r.weighted_f1;
+    j["eval_ece"] = r.ece;
+    j["elapsed_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    metrics_log << j.dump() << "\n" << std::flush;
+    std::cerr << "\neval step " << at << ": accuracy " << r.accuracy << " macro-F1 " << r.macro_f1 << "\n";
+    if (o.keep_best && r.macro_f1 > best_metric) {
+      best_metric = r.macro_f1;
+      best_step = at;
+      best = model->state_dict();
+    }
+  };
+  auto checkpoint = [&](int64_t at) {
+    save_checkpoint(o.out, at, *model, *opt, o,
+                    {{"best_metric", best_metric}, {"best_step", best_step}, {"total_steps", total},
+                     {"average_count", avg_count}},
+                    best.get(), average.get());
+  };
+
+  bool stopped = false;
+  while (step < total) {
+    const int64_t epoch = step / per_epoch, pos = step % per_epoch;
+    if (epoch != perm_epoch) {
+      perm.resize(static_cast<size_t>(N));
+      std::iota(perm.begin(), perm.end(), 0);
+      if (!o.no_shuffle) {
+        std::mt19937_64 rng(o.seed * 1000003ull + static_cast<uint64_t>(epoch));
+        std::shuffle(perm.begin(), perm.end(), rng);
+        if (o.group_by_length) group_by_length(perm, train, static_cast<size_t>(o.batch_size), rng);
+      }
+      perm_epoch = epoch;
+    }
+    const auto b0 = static_cast<size_t>(pos * o.batch_size);
+    std::vector<size_t> idx(perm.begin() + static_cast<std::ptrdiff_t>(b0),
+                            perm.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(perm.size(), b0 + static_cast<size_t>(o.batch_size))));
+    const auto batch = make_batch(train, idx, ls, config.decoder_start_token_id, dev);
+    torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
+    const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
+    const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight);
+    if (!std::isfinite(s.loss)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite)");
+    ++step;
+    loss_sum += s.loss;
+    ++loss_n;
+    char note[96];
+    std::snprintf(note, sizeof note, "loss %.4f lr %.2e %.0f samples/s", loss_sum / static_cast<double>(loss_n), lr,
+                  static_cast<double>(step * o.batch_size) /
+                      std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+    progress.add(1, note);
+    if (o.average_from_epoch > 0 && step % per_epoch == 0 && step / per_epoch >= o.average_from_epoch)
+      accumulate_average(average, avg_count, *model->state_dict());
+    if (o.eval_every > 0 && step % o.eval_every == 0 && step < total) evaluate_now(step);
+    if (o.log_every > 0 && step % o.log_every == 0) {
+      loss_sum = 0;
+      loss_n = 0;
+    }
+    if (o.save_every > 0 && step % o.save_every == 0 && step < total) checkpoint(step);
+    if ((o.stop_after > 0 && step >= o.stop_after && step < total) || g_interrupted) {
+      checkpoint(step);
+      stopped = true;
+      break;
+    }
+  }
+  progress.finish();
+  if (stopped) {
+    std::cerr << (g_interrupted ? "interrupted" : "stopped") << " at step " << step << " of " << total
+              << "; resume with: emot5 train --resume " << o.out << "\n";
+    return g_interrupted ? 130 : 0;
+  }
+  evaluate_now(step);
+  checkpoint(step);
+  auto final_weights = (o.keep_best && best) ? best : model->state_dict();
+  if (average && !eval.inputs.empty()) {
+    // The averaged weights replace the final ones when validation prefers them.
+    TorchT5 avg_model(config, *average);
+    avg_model.to(dev);
+    const auto r = evaluate_model(avg_model, eval, ls, dev);
+    nlohmann::ordered_json j;
+    j["step"] = step;
+    j["average_of_epochs"] = avg_count;
+    j["eval_accuracy"] = r.accuracy;
+    j["eval_macro_f1"] = r.macro_f1;
+    metrics_log << j.dump() << "\n" << std::flush;
+    std::cerr << "weight average of " << avg_count << " epochs: accuracy " << r.accuracy << " macro-F1 " << r.macro_f1 << "\n";
+    const double final_metric = o.keep_best && best ? best_metric : evaluate_model(*model, eval, ls, dev).macro_f1;
+    if (r.macro_f1 > final_metric) {
+      final_weights = average;
+      std::cerr << "using the weight average (validation macro-F1 " << r.macro_f1 << " > " << final_metric << ")\n";
+    }
+  }
+  write_model_dir(o.out, config, *final_weights, o.save_dtype, spiece, ls.names, ls.prefix, default_tokenizer());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "trained " << step << " steps in " << secs << " s; model written to " << o.out;
+  if (o.keep_best && best) std::cerr << " (best evaluation at step " << best_step << ", macro-F1 " << best_metric << ")";
+  std::cerr << "\n";
+  return 0;
+}
+
+}  // namespace emot5::train

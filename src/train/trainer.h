@@ -1,0 +1,69 @@
+// emot5's fine-tuning loop on libtorch: the original recipe by default (AdamW 5e-5, batch 8,
+// seed 42, 3 epochs, linear decay without warm-up, clipping at 1.0, dropout from config.json),
+// atomic checkpoints of everything needed to resume exactly, evaluation and a metrics log.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "train/t5_torch.h"
+
+namespace emot5::train {
+
+struct TrainOptions {
+  // Model: --init DIR, or a fresh model from --config FILE or --preset NAME.
+  std::string init, config_file, preset;
+  std::string tokenizer;  // spiece.model for fresh models
+  // Data.
+  std::string data, eval_data;
+  std::string text_field = "text", label_field = "label", prefix;
+  std::vector<std::string> labels;  // default: the six emotions
+  bool skip_bad_rows = false;
+  int max_input_tokens = 512;
+  // Recipe.
+  double lr = 5e-5, weight_decay = 0.0, label_smoothing = 0.0, max_grad_norm = 1.0;
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
+  int batch_size = 8, epochs = 3, warmup_steps = 0;
+  int64_t max_steps = 0;   // > 0: plans the schedule instead of epochs
+  int64_t stop_after = 0;  // > 0: stop after this many steps as if interrupted
+  uint64_t seed = 42;
+  double dropout = -1;     // < 0: config.json's dropout_rate
+  bool no_shuffle = false;
+  // Shuffle, then sort each run of 50 batches by length and shuffle the batches: far less
+  // padding (HF's group_by_length).
+  bool group_by_length = false;
+  // > 0: keep a running average of the weights at the end of every epoch from this one on
+  // (stochastic weight averaging); at the end it replaces the final weights when its
+  // evaluation is better.
+  int average_from_epoch = 0;
+  std::string class_weights = "none";  // none | balanced
+  // Bookkeeping.
+  int64_t eval_every = 0, save_every = 500, log_every = 50;
+  bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last
+  int threads = 0;
+  std::string out, resume, save_dtype = "f32", device = "cpu";
+};
+
+// Linear warm-up then linear decay to 0 (transformers' get_linear_schedule_with_warmup).
+double lr_factor(int64_t step, int64_t total, int64_t warmup);
+
+struct StepStats {
+  double loss = 0, grad_norm = 0;
+};
+
+// One optimizer step: forward, backward, clip the global norm, AdamW at `lr`.
+StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
+                         double max_grad_norm, double label_smoothing = 0.0, const torch::Tensor& class_weight = {});
+
+// AdamW with the recipe's hyper-parameters; layer norms and biases excluded from weight decay.
+std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o);
+
+// Named model presets for fresh models ("emot5-small", "t5-tiny", "flan-t5-small").
+T5Config preset_config(const std::string& name);
+
+// Runs a whole training (or resumes one). Returns the process exit code: 0 done, 130 when
+// interrupted by a signal (a checkpoint was written first).
+int run_training(const TrainOptions& o);
+
+}  // namespace emot5::train

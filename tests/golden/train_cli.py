@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `emot5 train` and `emot5 eval` on a tiny fixture model:
+- a run killed with SIGKILL and resumed ends with the same weights as an uninterrupted run,
+  and so does a run stopped with --stop-after and resumed;
+- bad rows stop the run with file and line, or are skipped and counted with --skip-bad-rows;
+- the output directory is a complete model that `emot5 classify` and `emot5 eval` load.
+
+usage: train_cli.py EMOT5_BINARY SOURCE_DIR
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+EMOT5, SRC = sys.argv[1], sys.argv[2]
+INIT = os.path.join(SRC, "tests/data/tiny-v11-untied-f32")
+failures, checks = [], 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def run(args, timeout=600):
+    p = subprocess.run([EMOT5] + args, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def train_args(data, out, extra=()):
+    return ["train", "--init", INIT, "--data", data, "--out", out, "--max-steps", "120", "--batch-size", "4",
+            "--lr", "1e-3", "--dropout", "0.1", "--save-every", "5", "--threads", "1", "--seed", "7"] + list(extra)
+
+
+def weights(out):
+    with open(os.path.join(out, "model.safetensors"), "rb") as f:
+        return f.read()
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    rows = [json.loads(l) for l in open(os.path.join(SRC, "data/emotion/train.jsonl"))][:96]
+    data = os.path.join(tmp, "small.jsonl")
+    with open(data, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+
+    # Uninterrupted reference run.
+    ref = os.path.join(tmp, "ref")
+    code, _, err = run(train_args(data, ref))
+    check(code == 0, f"reference run: {code} {err[-500:]}")
+    for name in ["config.json", "model.safetensors", "generation_config.json", "spiece.model", "tokenizer.json",
+                 "tokenizer_config.json", "emot5.json", "metrics.jsonl", "training_args.json"]:
+        check(os.path.exists(os.path.join(ref, name)), f"output has {name}")
+
+    # --stop-after then --resume.
+    stop = os.path.join(tmp, "stop")
+    code, _, err = run(train_args(data, stop, ["--stop-after", "37"]))
+    check(code == 0 and "stopped at step 37" in err, f"--stop-after: {code} {err[-300:]}")
+    check(not os.path.exists(os.path.join(stop, "model.safetensors")), "a stopped run writes no final model")
+    code, _, err = run(["train", "--resume", stop, "--threads", "1"])
+    check(code == 0 and "resuming" in err, f"resume after --stop-after: {code} {err[-300:]}")
+    check(weights(stop) == weights(ref), "stop + resume gives the uninterrupted weights")
+
+    # SIGKILL once a checkpoint past step 20 exists, then resume.
+    kill = os.path.join(tmp, "kill")
+    p = subprocess.Popen([EMOT5] + train_args(data, kill), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = os.path.join(kill, "checkpoints", "latest")
+    killed_at = None
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None:
+        if os.path.exists(latest):
+            step = int(open(latest).read().strip().split("-")[1] or 0)
+            if step >= 20:
+                p.send_signal(signal.SIGKILL)
+                killed_at = step
+                break
+        time.sleep(0.005)
+    p.wait()
+    check(killed_at is not None and p.returncode == -signal.SIGKILL, f"killed mid-run (at {killed_at}, rc {p.returncode})")
+    check(not os.path.exists(os.path.join(kill, "model.safetensors")), "the killed run wrote no final model")
+    code, _, err = run(["train", "--resume", kill, "--threads", "1"])
+    check(code == 0, f"resume after SIGKILL: {code} {err[-300:]}")
+    check(os.path.exists(os.path.join(kill, "model.safetensors")) and weights(kill) == weights(ref),
+          "SIGKILL + resume gives the uninterrupted weights")
+
+    # The output is a model: classify and eval load it.
+    code, out, err = run(["classify", "--model", ref, "i feel happy"])
+    check(code == 0 and json.loads(out)["label"] in ["sadness", "joy", "love", "anger", "fear", "surprise"],
+          f"classify the trained model: {code} {err}")
+    svg = os.path.join(tmp, "cm.svg")
+    code, out, err = run(["eval", "--model", ref, "--data", data, "--json", "--plot", svg])
+    check(code == 0, f"eval: {code} {err}")
+    if code == 0:
+        rep = json.loads(out)
+        for k in ["accuracy", "macro_f1", "weighted_f1", "ece", "per_class", "confusion", "non_label_generations"]:
+            check(k in rep, f"eval --json has {k}")
+        check(rep["n"] == 96 and sum(map(sum, rep["confusion"])) == 96, "eval counts every row")
+        check(open(svg).read().startswith("<svg"), "eval --plot writes an SVG")
+    code, out, err = run(["eval", "--model", ref, "--data", data])
+    check(code == 0 and "macro-F1" in out and "confusion" in out, "eval prints a table")
+
+    # Bad rows.
+    bad = os.path.join(tmp, "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write('{"text": "i feel fine", "label": "joy"}\n')
+        f.write('{"text": "no label here"}\n')
+        f.write('{"text": "i feel odd", "label": "boredom"}\n')
+        f.write('not json\n')
+        f.write('{"text": "   ", "label": "joy"}\n')
+        f.write('{"text": "i feel calm", "label": 1}\n')
+    code, _, err = run(["train", "--init", INIT, "--data", bad, "--out", os.path.join(tmp, "b1"), "--max-steps", "2"])
+    check(code == 1 and all(f"{bad}:{n}:" in err for n in [2, 3, 4, 5]) and "4 bad row" in err,
+          f"bad rows stop the run with file:line: {code} {err}")
+    check(not os.path.exists(os.path.join(tmp, "b1", "checkpoints")), "no training happened")
+    code, _, err = run(["train", "--init", INIT, "--data", bad, "--out", os.path.join(tmp, "b2"), "--max-steps", "2",
+                        "--skip-bad-rows"])
+    check(code == 0 and "skipped 4 bad row" in err, f"--skip-bad-rows: {code} {err[-300:]}")
+
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
