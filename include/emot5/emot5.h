@@ -14,15 +14,9 @@
 #include <string_view>
 #include <vector>
 
-namespace emot5 {
+#include "emot5/error.h"
 
-#ifndef EMOT5_ERROR_DEFINED
-#define EMOT5_ERROR_DEFINED
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-#endif
+namespace emot5 {
 
 struct ClassifierOptions {
   int threads = 0;            // 0: every core
@@ -66,6 +60,8 @@ class Classifier {
 
   Prediction classify(std::string_view text) const;
   std::vector<Prediction> classify_batch(const std::vector<std::string>& texts) const;
+  // The same with `batch_size` texts per forward pass instead of options().batch_size.
+  std::vector<Prediction> classify_batch(const std::vector<std::string>& texts, int batch_size) const;
   std::vector<Generation> generate(const std::vector<std::string>& texts, int max_new_tokens) const;
   TokenizedText tokenize(std::string_view text) const;
 

@@ -22,9 +22,17 @@ void ModelOptions::add_to(CLI::App* cmd) {
 std::string ModelOptions::resolve() const {
   if (!model.empty()) return model;
   if (const char* env = std::getenv("EMOT5_MODEL"); env && *env) return env;
+  // The built-in model: beside the executable (an installed tree), else in the source tree.
+  std::vector<std::string> candidates;
+  if (const auto dir = executable_dir(); !dir.empty()) {
+    candidates.push_back(dir + "/../share/emot5/models/emot5-small");
+    candidates.push_back(dir + "/models/emot5-small");
+  }
 #ifdef EMOT5_DEFAULT_MODEL_DIR
-  if (file_exists(std::string(EMOT5_DEFAULT_MODEL_DIR) + "/config.json")) return EMOT5_DEFAULT_MODEL_DIR;
+  candidates.emplace_back(EMOT5_DEFAULT_MODEL_DIR);
 #endif
+  for (const auto& c : candidates)
+    if (file_exists(c + "/config.json")) return c;
   throw std::invalid_argument("no model: pass --model DIR or set EMOT5_MODEL (no default model is installed)");
 }
 

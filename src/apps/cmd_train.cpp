@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "io/file_util.h"
 #ifdef EMOT5_HAVE_TRAINER
 #include "train/trainer.h"
 #endif
@@ -21,9 +22,8 @@ void add_train_forwarder(CLI::App& app, Runner* run, int argc, char** argv) {
   cmd->allow_extras();
   cmd->callback([run, argc, argv] {
     *run = [argc, argv]() -> int {
-      std::error_code ec;
-      const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-      const auto trainer = (ec ? std::filesystem::path(".") : exe.parent_path()) / "emot5-train";
+      const auto dir = executable_dir();
+      const auto trainer = std::filesystem::path(dir.empty() ? "." : dir) / "emot5-train";
       if (!std::filesystem::exists(trainer))
         throw std::runtime_error("this build has no trainer (" + trainer.string() +
                                  " is missing: libtorch was not found at build time)");

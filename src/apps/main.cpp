@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   Runner run;
   add_classify(app, &run);
   add_eval(app, &run);
+  add_bench(app, &run, argc, argv);
   add_train_forwarder(app, &run, argc, argv);
   add_generate(app, &run);
   add_tokenize(app, &run);

@@ -42,13 +42,17 @@ std::vector<int> trim_after_eos(std::vector<int> ids, int eos) {
   return ids;
 }
 
-// Order of texts by token length, so that a chunk's texts cost about the same.
-std::vector<size_t> length_order(const std::vector<std::vector<int>>& seqs) {
+// Calls fn(indexes) for chunks of at most `bs` texts taken in order of token length, so that a
+// chunk's texts cost about the same.
+template <typename Fn>
+void for_each_length_chunk(const std::vector<std::vector<int>>& seqs, size_t bs, Fn fn) {
   std::vector<size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return seqs[a].size() < seqs[b].size(); });
-  return order;
+  for (size_t start = 0; start < order.size(); start += bs)
+    fn(std::vector<size_t>(order.begin() + static_cast<std::ptrdiff_t>(start),
+                           order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + bs))));
 }
 
 }  // namespace
@@ -171,22 +175,24 @@ Prediction Classifier::classify(std::string_view text) const {
 }
 
 std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts) const {
+  return classify_batch(texts, impl_->opt.batch_size);
+}
+
+std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts, int batch_size) const {
+  if (batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
   kernels::set_num_threads(impl_->opt.threads);
   std::vector<std::vector<int>> seqs(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) seqs[i] = impl_->encode(texts[i]);
   std::vector<Prediction> out(texts.size());
-  const auto order = length_order(seqs);
-  const auto bs = static_cast<size_t>(impl_->opt.batch_size);
-  for (size_t start = 0; start < order.size(); start += bs) {
-    const size_t end = std::min(order.size(), start + bs);
+  for_each_length_chunk(seqs, static_cast<size_t>(batch_size), [&](const std::vector<size_t>& idx) {
     std::vector<std::vector<int>> chunk;
     std::vector<Prediction*> dst;
-    for (size_t i = start; i < end; ++i) {
-      chunk.push_back(std::move(seqs[order[i]]));
-      dst.push_back(&out[order[i]]);
+    for (size_t i : idx) {
+      chunk.push_back(std::move(seqs[i]));
+      dst.push_back(&out[i]);
     }
     impl_->classify_chunk(chunk, dst.data());
-  }
+  });
   return out;
 }
 
@@ -196,19 +202,16 @@ std::vector<Generation> Classifier::generate(const std::vector<std::string>& tex
   std::vector<std::vector<int>> seqs;
   for (const auto& t : texts) seqs.push_back(impl_->encode(t));
   std::vector<Generation> out(texts.size());
-  const auto order = length_order(seqs);
-  const auto bs = static_cast<size_t>(impl_->opt.batch_size);
-  for (size_t start = 0; start < order.size(); start += bs) {
-    const size_t end = std::min(order.size(), start + bs);
+  for_each_length_chunk(seqs, static_cast<size_t>(impl_->opt.batch_size), [&](const std::vector<size_t>& idx) {
     std::vector<std::vector<int>> chunk;
-    for (size_t i = start; i < end; ++i) chunk.push_back(seqs[order[i]]);
+    for (size_t i : idx) chunk.push_back(seqs[i]);
     const auto gen = impl_->model->generate(impl_->model->encode(PackedBatch::from(chunk)), max_new_tokens);
-    for (size_t i = start; i < end; ++i) {
-      auto& g = out[order[i]];
-      g.ids = trim_after_eos(gen[i - start], impl_->model->config().eos_token_id);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      auto& g = out[idx[k]];
+      g.ids = trim_after_eos(gen[k], impl_->model->config().eos_token_id);
       g.text = impl_->tok->decode(g.ids);
     }
-  }
+  });
   return out;
 }
 

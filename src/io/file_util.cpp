@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -20,6 +21,12 @@ std::string read_file(const std::string& path) {
   ss << f.rdbuf();
   if (f.bad()) throw Error(path + ": read error");
   return ss.str();
+}
+
+std::string executable_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.parent_path().string();
 }
 
 bool file_exists(const std::string& path) {

@@ -6,6 +6,8 @@
 namespace emot5 {
 
 std::string read_file(const std::string& path);
+// The directory of the running executable ("" when /proc/self/exe cannot be read).
+std::string executable_dir();
 bool file_exists(const std::string& path);
 // Writes `content` to `path` atomically.
 void write_file_atomic(const std::string& path, const std::string& content);

@@ -9,7 +9,6 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <filesystem>
 
 #include "io/error.h"
 #include "io/file_util.h"
@@ -28,11 +27,9 @@ const Emot5SpmApi& spm_api() {
   static const Emot5SpmApi* api = [] {
     std::vector<std::string> tried;
     if (const char* env = std::getenv("EMOT5_SPM_MODULE"); env && *env) tried.emplace_back(env);
-    std::error_code ec;
-    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-      tried.push_back((exe.parent_path() / "libemot5_spm.so").string());
-      tried.push_back((exe.parent_path() / "../lib/emot5/libemot5_spm.so").string());
+    if (const auto dir = executable_dir(); !dir.empty()) {
+      tried.push_back(dir + "/libemot5_spm.so");
+      tried.push_back(dir + "/../lib/emot5/libemot5_spm.so");
     }
 #ifdef EMOT5_SPM_MODULE_PATH
     tried.emplace_back(EMOT5_SPM_MODULE_PATH);

@@ -300,6 +300,7 @@ int run_training(const TrainOptions& cli) {
   std::signal(SIGTERM, on_signal);
   Progress progress("train", static_cast<size_t>(total), true, 30.0);
   progress.set_done(static_cast<size_t>(step));
+  const int64_t start_step = step;
   const auto t0 = std::chrono::steady_clock::now();
   double loss_sum = 0;
   int64_t loss_n = 0;
@@ -377,6 +378,11 @@ int run_training(const TrainOptions& cli) {
     }
   }
   progress.finish();
+  const int64_t steps_run = step - start_step;
+  const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (steps_run > 0)
+    std::cerr << steps_run << " steps in " << train_secs << " s: " << train_secs / static_cast<double>(steps_run)
+              << " s/step at batch " << o.batch_size << "\n";
   if (stopped) {
     std::cerr << (g_interrupted ? "interrupted" : "stopped") << " at step " << step << " of " << total
               << "; resume with: emot5 train --resume " << o.out << "\n";

@@ -1,0 +1,143 @@
+// emot5 bench: classification throughput and latency of a model over a dataset, with the machine,
+// ISA, threads and command printed, and every configuration compared inside one run.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "apps/input.h"
+#include "io/checkpoint.h"
+#include "io/file_util.h"
+#include "kernels/cpu.h"
+
+namespace emot5::app {
+
+namespace {
+
+double peak_rss_mib() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// FLOPs of one classification of a text of `L` tokens: the encoder, the cross-attention keys
+// and values, and one decoder step; the head counts `head_rows` rows (labels only, or the vocab).
+double classification_flops(const T5Config& c, double L, double head_rows) {
+  const double D = c.d_model, I = c.inner_dim(), F = c.d_ff, ffm = c.is_gated_act ? 3 : 2;
+  const double enc_layer = 2 * L * D * I * 4 + 2 * 2 * L * L * I + 2 * L * D * F * ffm;
+  const double cross_kv = c.num_decoder_layers * 2 * 2 * L * D * I;
+  const double dec_layer = 2 * D * I * 4 + 2 * D * I * 2 + 2 * 2 * L * I + 2 * D * F * ffm;
+  return c.num_layers * enc_layer + cross_kv + c.num_decoder_layers * dec_layer + 2 * D * head_rows;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double idx = p / 100.0 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(idx)), hi = static_cast<size_t>(std::ceil(idx));
+  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
+  auto* cmd = app.add_subcommand("bench", "Throughput and latency of classification over a dataset");
+  struct Opts {
+    ModelOptions m;
+    std::string data, json_out;
+    std::vector<int> batch_sizes = {1, 32};
+    size_t limit = 0;
+    size_t latency_texts = 200;
+    bool generate = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->m.add_to(cmd);
+#ifdef EMOT5_DATA_DIR
+  o->data = std::string(EMOT5_DATA_DIR) + "/emotion/test.jsonl";
+#endif
+  cmd->add_option("--data", o->data, "Texts (.jsonl field text, .csv column text, or .txt)")->capture_default_str();
+  cmd->add_option("--batch-sizes", o->batch_sizes, "Batch sizes to compare")->delimiter(',')->capture_default_str();
+  cmd->add_option("--limit", o->limit, "Use the first N texts (0: all)");
+  cmd->add_option("--latency-texts", o->latency_texts, "Texts timed one by one for latency percentiles")->capture_default_str();
+  cmd->add_flag("--generate", o->generate, "Also run greedy generation (the full head), as classify does by default");
+  cmd->add_option("--json", o->json_out, "Write the results as JSON to this file");
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  cmd->callback([o, run, command] {
+    *run = [o, command]() -> int {
+      o->m.clf.generate = o->generate;
+      const std::string dir = o->m.resolve();
+      const auto& cpu = kernels::cpu_info();
+      const double rss_before = peak_rss_mib();
+      const Classifier clf = Classifier::load(dir, o->m.clf);
+      const T5Config cfg = open_checkpoint(dir).config;
+      InputSpec in;
+      in.file = o->data;
+      auto reader = open_reader(in);
+      std::vector<std::string> texts;
+      InputRow row;
+      while (reader->next(&row) && (o->limit == 0 || texts.size() < o->limit)) texts.push_back(row.text);
+      if (texts.empty()) throw std::invalid_argument(o->data + ": no texts");
+      double tokens = 0, flops = 0;
+      const double head_rows = o->generate ? cfg.vocab_size : static_cast<double>(clf.labels().size());
+      for (const auto& t : texts) {
+        const double L = static_cast<double>(clf.tokenize(t).ids.size());
+        tokens += L;
+        flops += classification_flops(cfg, L, head_rows);
+      }
+      using clock = std::chrono::steady_clock;
+      nlohmann::ordered_json j;
+      j["command"] = command;
+      j["cpu"] = cpu.model;
+      j["isa"] = cpu.best_isa();
+      j["threads"] = o->m.clf.threads > 0 ? o->m.clf.threads : static_cast<int>(std::thread::hardware_concurrency());
+      j["model"] = dir;
+      j["weights_mib"] = static_cast<double>(clf.weight_bytes()) / (1 << 20);
+      j["texts"] = texts.size();
+      j["mean_tokens"] = tokens / static_cast<double>(texts.size());
+      j["gflop_per_text"] = flops / static_cast<double>(texts.size()) / 1e9;
+      j["generate"] = o->generate;
+      std::cout << "emot5 bench\n  command: " << command << "\n  cpu: " << cpu.model << "\n  isa: " << cpu.best_isa()
+                << "\n  threads: " << j["threads"] << "\n  model: " << dir << " (" << j["weights_mib"].get<double>()
+                << " MiB of f32 weights)\n  data: " << o->data << " (" << texts.size() << " texts, "
+                << j["mean_tokens"].get<double>() << " tokens on average, " << j["gflop_per_text"].get<double>()
+                << " GFLOP per text)\n\n";
+      clf.classify_batch(std::vector<std::string>(texts.begin(), texts.begin() + std::min<size_t>(texts.size(), 64)));
+      std::printf("%-10s %12s %12s %10s\n", "batch", "texts/s", "tokens/s", "GFLOP/s");
+      nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+      for (int bs : o->batch_sizes) {
+        const auto t0 = clock::now();
+        const auto preds = clf.classify_batch(texts, bs);
+        const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+        const double tps = static_cast<double>(texts.size()) / secs;
+        std::printf("%-10d %12.1f %12.0f %10.1f\n", bs, tps, tokens / secs, flops / secs / 1e9);
+        runs.push_back({{"batch_size", bs}, {"seconds", secs}, {"texts_per_s", tps}, {"tokens_per_s", tokens / secs},
+                        {"gflop_per_s", flops / secs / 1e9}});
+      }
+      j["throughput"] = runs;
+      std::vector<double> lat;
+      for (size_t i = 0; i < std::min(o->latency_texts, texts.size()); ++i) {
+        const auto t0 = clock::now();
+        clf.classify(texts[i]);
+        lat.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+      }
+      j["latency_ms"] = {{"texts", lat.size()}, {"p50", percentile(lat, 50)}, {"p90", percentile(lat, 90)},
+                         {"p99", percentile(lat, 99)}};
+      j["peak_rss_mib"] = peak_rss_mib();
+      j["rss_before_load_mib"] = rss_before;
+      std::printf("\nlatency at batch 1 over %zu texts: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", lat.size(),
+                  percentile(lat, 50), percentile(lat, 90), percentile(lat, 99));
+      std::printf("peak RSS %.1f MiB (weights %.1f MiB)\n", j["peak_rss_mib"].get<double>(), j["weights_mib"].get<double>());
+      if (!o->json_out.empty()) write_file_atomic(o->json_out, j.dump(2) + "\n");
+      return 0;
+    };
+  });
+}
+
+}  // namespace emot5::app
