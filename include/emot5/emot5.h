@@ -25,6 +25,9 @@ struct ClassifierOptions {
   bool generate = true;       // also run greedy generation (Prediction::generated)
   int max_new_tokens = 8;     // greedy generation budget
   bool slow_tokenizer = false;  // reproduce HF's slow T5Tokenizer instead of the fast one
+  // "f32", or "int8": linear layers with int8 weights (per-row scales) and activations quantized
+  // on the fly, except T5's FFN output projection; embeddings and head stay f32.
+  std::string precision = "f32";
 };
 
 struct Prediction {

@@ -52,6 +52,7 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
     ModelOptions m;
     std::string data, json_out;
     std::vector<int> batch_sizes = {1, 32};
+    std::vector<std::string> precisions = {"f32"};
     size_t limit = 0;
     size_t latency_texts = 200;
     bool generate = false;
@@ -64,6 +65,9 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
   cmd->add_option("--data", o->data, "Texts (.jsonl field text, .csv column text, or .txt)")->capture_default_str();
   cmd->add_option("--batch-sizes", o->batch_sizes, "Batch sizes to compare")->delimiter(',')->capture_default_str();
   cmd->add_option("--limit", o->limit, "Use the first N texts (0: all)");
+  cmd->add_option("--precisions", o->precisions, "Precisions to compare (the first is the reference for label agreement)")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--latency-texts", o->latency_texts, "Texts timed one by one for latency percentiles")->capture_default_str();
   cmd->add_flag("--generate", o->generate, "Also run greedy generation (the full head), as classify does by default");
   cmd->add_option("--json", o->json_out, "Write the results as JSON to this file");
@@ -75,7 +79,7 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       const std::string dir = o->m.resolve();
       const auto& cpu = kernels::cpu_info();
       const double rss_before = peak_rss_mib();
-      const Classifier clf = Classifier::load(dir, o->m.clf);
+      const Classifier clf = Classifier::load(dir, o->m.clf);  // for token counts; f32 weights stay unread
       const T5Config cfg = open_checkpoint(dir).config;
       InputSpec in;
       in.file = o->data;
@@ -98,42 +102,73 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       j["isa"] = cpu.best_isa();
       j["threads"] = o->m.clf.threads > 0 ? o->m.clf.threads : static_cast<int>(std::thread::hardware_concurrency());
       j["model"] = dir;
-      j["weights_mib"] = static_cast<double>(clf.weight_bytes()) / (1 << 20);
+      j["weights_f32_mib"] = static_cast<double>(clf.weight_bytes()) / (1 << 20);
       j["texts"] = texts.size();
       j["mean_tokens"] = tokens / static_cast<double>(texts.size());
       j["gflop_per_text"] = flops / static_cast<double>(texts.size()) / 1e9;
       j["generate"] = o->generate;
       std::cout << "emot5 bench\n  command: " << command << "\n  cpu: " << cpu.model << "\n  isa: " << cpu.best_isa()
-                << "\n  threads: " << j["threads"] << "\n  model: " << dir << " (" << j["weights_mib"].get<double>()
+                << "\n  threads: " << j["threads"] << "\n  model: " << dir << " (" << j["weights_f32_mib"].get<double>()
                 << " MiB of f32 weights)\n  data: " << o->data << " (" << texts.size() << " texts, "
                 << j["mean_tokens"].get<double>() << " tokens on average, " << j["gflop_per_text"].get<double>()
                 << " GFLOP per text)\n\n";
-      clf.classify_batch(std::vector<std::string>(texts.begin(), texts.begin() + std::min<size_t>(texts.size(), 64)));
-      std::printf("%-10s %12s %12s %10s\n", "batch", "texts/s", "tokens/s", "GFLOP/s");
-      nlohmann::ordered_json runs = nlohmann::ordered_json::array();
-      for (int bs : o->batch_sizes) {
-        const auto t0 = clock::now();
-        const auto preds = clf.classify_batch(texts, bs);
-        const double secs = std::chrono::duration<double>(clock::now() - t0).count();
-        const double tps = static_cast<double>(texts.size()) / secs;
-        std::printf("%-10d %12.1f %12.0f %10.1f\n", bs, tps, tokens / secs, flops / secs / 1e9);
-        runs.push_back({{"batch_size", bs}, {"seconds", secs}, {"texts_per_s", tps}, {"tokens_per_s", tokens / secs},
-                        {"gflop_per_s", flops / secs / 1e9}});
+      nlohmann::ordered_json results = nlohmann::ordered_json::array();
+      std::vector<Prediction> reference;
+      for (const auto& precision : o->precisions) {
+        ClassifierOptions co = o->m.clf;
+        co.precision = precision;
+        const Classifier pc = Classifier::load(dir, co);
+        pc.classify_batch(std::vector<std::string>(texts.begin(), texts.begin() + std::min<size_t>(texts.size(), 64)));
+        std::printf("precision %s (weights in use %.1f MiB)\n%-10s %12s %12s %10s\n", precision.c_str(),
+                    static_cast<double>(pc.weight_bytes()) / (1 << 20), "batch", "texts/s", "tokens/s", "GFLOP/s");
+        nlohmann::ordered_json r;
+        r["precision"] = precision;
+        r["weights_in_use_mib"] = static_cast<double>(pc.weight_bytes()) / (1 << 20);
+        nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+        std::vector<Prediction> preds;
+        for (int bs : o->batch_sizes) {
+          const auto t0 = clock::now();
+          preds = pc.classify_batch(texts, bs);
+          const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+          const double tps = static_cast<double>(texts.size()) / secs;
+          std::printf("%-10d %12.1f %12.0f %10.1f\n", bs, tps, tokens / secs, flops / secs / 1e9);
+          runs.push_back({{"batch_size", bs}, {"seconds", secs}, {"texts_per_s", tps},
+                          {"tokens_per_s", tokens / secs}, {"gflop_per_s", flops / secs / 1e9}});
+        }
+        r["throughput"] = runs;
+        std::vector<double> lat;
+        for (size_t i = 0; i < std::min(o->latency_texts, texts.size()); ++i) {
+          const auto t0 = clock::now();
+          pc.classify(texts[i]);
+          lat.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+        }
+        r["latency_ms"] = {{"texts", lat.size()}, {"p50", percentile(lat, 50)}, {"p90", percentile(lat, 90)},
+                           {"p99", percentile(lat, 99)}};
+        std::printf("latency at batch 1 over %zu texts: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", lat.size(),
+                    percentile(lat, 50), percentile(lat, 90), percentile(lat, 99));
+        if (reference.empty()) {
+          reference = preds;
+        } else {
+          size_t agree = 0;
+          double max_dp = 0;
+          for (size_t i = 0; i < preds.size(); ++i) {
+            agree += preds[i].label_index == reference[i].label_index;
+            for (size_t l = 0; l < preds[i].probabilities.size(); ++l)
+              max_dp = std::max(max_dp, static_cast<double>(std::fabs(preds[i].probabilities[l] - reference[i].probabilities[l])));
+          }
+          const double agreement = static_cast<double>(agree) / static_cast<double>(preds.size());
+          r["label_agreement_with_" + o->precisions[0]] = agreement;
+          r["max_abs_dp_vs_" + o->precisions[0]] = max_dp;
+          std::printf("labels agreeing with %s: %.4f (%zu/%zu), max |dp| %.4f\n", o->precisions[0].c_str(), agreement,
+                      agree, preds.size(), max_dp);
+        }
+        std::printf("\n");
+        results.push_back(r);
       }
-      j["throughput"] = runs;
-      std::vector<double> lat;
-      for (size_t i = 0; i < std::min(o->latency_texts, texts.size()); ++i) {
-        const auto t0 = clock::now();
-        clf.classify(texts[i]);
-        lat.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-      }
-      j["latency_ms"] = {{"texts", lat.size()}, {"p50", percentile(lat, 50)}, {"p90", percentile(lat, 90)},
-                         {"p99", percentile(lat, 99)}};
+      j["results"] = results;
       j["peak_rss_mib"] = peak_rss_mib();
       j["rss_before_load_mib"] = rss_before;
-      std::printf("\nlatency at batch 1 over %zu texts: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", lat.size(),
-                  percentile(lat, 50), percentile(lat, 90), percentile(lat, 99));
-      std::printf("peak RSS %.1f MiB (weights %.1f MiB)\n", j["peak_rss_mib"].get<double>(), j["weights_mib"].get<double>());
+      std::printf("peak RSS of the process %.1f MiB\n", j["peak_rss_mib"].get<double>());
       if (!o->json_out.empty()) write_file_atomic(o->json_out, j.dump(2) + "\n");
       return 0;
     };

@@ -156,7 +156,7 @@ Classifier Classifier::load(const std::string& model_dir, const ClassifierOption
   if (impl->tok->vocab_size() > ck.config.vocab_size)
     throw Error(model_dir + "/config.json: vocab_size " + std::to_string(ck.config.vocab_size) +
                 " is smaller than the tokenizer's " + std::to_string(impl->tok->vocab_size()));
-  impl->model = std::make_unique<T5Model>(ck.config, ck.weights);
+  impl->model = std::make_unique<T5Model>(ck.config, ck.weights, parse_precision(options.precision));
   impl->labels = load_label_set(ck.emot5_json, model_dir + "/emot5.json", *impl->tok);
   if (impl->labels.single_token()) {
     std::vector<int> first;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "io/error.h"
 #include "kernels/gemm.h"
@@ -13,6 +15,19 @@
 namespace emot5 {
 
 using kernels::gemm_nt;
+
+Precision parse_precision(const std::string& s) {
+  if (s == "f32") return Precision::F32;
+  if (s == "int8") return Precision::Int8;
+  throw std::invalid_argument("precision must be f32 or int8, not '" + s + "'");
+}
+
+void linear(const Linear& l, const float* x, int rows, float* y, float beta) {
+  if (l.q)
+    kernels::gemm_nt_int8(rows, l.out, l.in, x, l.in, *l.q, y, l.out, beta);
+  else
+    gemm_nt(rows, l.out, l.in, x, l.in, l.w, l.in, y, l.out, beta);
+}
 
 PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {
   PackedBatch p;
@@ -43,11 +58,30 @@ const float* T5Model::take(const std::string& name, std::vector<int64_t> shape) 
 }
 
 Linear T5Model::take_linear(const std::string& name, int out, int in) {
-  return Linear{take(name, {out, in}), out, in};
+  const size_t owned_before = owned_.size();
+  Linear l{take(name, {out, in}), nullptr, out, in};
+  const bool ffn_out = name.find(".DenseReluDense.wo.") != std::string::npos;
+  if (precision_ == Precision::Int8 && !ffn_out) {
+    quantized_.push_back(std::make_unique<kernels::QuantizedMatrix>(kernels::quantize_rows(l.w, out, in)));
+    l.q = quantized_.back().get();
+    weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
+    weight_bytes_ += l.q->q.size() + l.q->scale.size() * sizeof(float);
+    if (owned_.size() > owned_before) {
+      owned_.pop_back();  // the widened f32 copy is no longer needed
+    } else {
+      // Zero-copy from the memory map: give its pages back (they are re-read only if touched).
+      const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+      const auto begin = (reinterpret_cast<uintptr_t>(l.w) + page - 1) & ~(page - 1);
+      const auto end = (reinterpret_cast<uintptr_t>(l.w + static_cast<size_t>(out) * in)) & ~(page - 1);
+      if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    }
+    l.w = nullptr;
+  }
+  return l;
 }
 
-T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> weights)
-    : config_(config), source_(std::move(weights)), act_(kernels::parse_act(config.dense_act_fn)) {
+T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> weights, Precision precision)
+    : config_(config), source_(std::move(weights)), precision_(precision), act_(kernels::parse_act(config.dense_act_fn)) {
   const int D = config_.d_model, I = config_.inner_dim(), F = config_.d_ff, V = config_.vocab_size;
   const int NB = config_.relative_attention_num_buckets, H = config_.num_heads;
   shared_ = source_->find("shared.weight") || !source_->find("encoder.embed_tokens.weight")
@@ -111,14 +145,14 @@ void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
   kernels::rms_norm(x, ff.layer_norm.weight, rows, D, config_.layer_norm_epsilon, n.data());
   if (config_.is_gated_act) {
     std::vector<float> u(g.size());
-    gemm_nt(rows, F, D, n.data(), D, ff.wi_0.w, D, g.data(), F);
-    gemm_nt(rows, F, D, n.data(), D, ff.wi_1.w, D, u.data(), F);
+    linear(ff.wi_0, n.data(), rows, g.data());
+    linear(ff.wi_1, n.data(), rows, u.data());
     kernels::gated_activate(g.data(), u.data(), static_cast<long>(g.size()), act_);
   } else {
-    gemm_nt(rows, F, D, n.data(), D, ff.wi.w, D, g.data(), F);
+    linear(ff.wi, n.data(), rows, g.data());
     kernels::activate(g.data(), static_cast<long>(g.size()), act_);
   }
-  gemm_nt(rows, D, F, g.data(), F, ff.wo.w, F, x, D, 1.0f);  // residual add through beta = 1
+  linear(ff.wo, g.data(), rows, x, 1.0f);  // residual add through beta = 1
 }
 
 EncoderOutput T5Model::encode(const PackedBatch& batch) const {
@@ -147,7 +181,7 @@ EncoderOutput T5Model::encode(const PackedBatch& batch) const {
 }
 
 DecoderState T5Model::start_decoder(const EncoderOutput& enc, int max_steps) const {
-  const int D = config_.d_model, I = config_.inner_dim();
+  const int I = config_.inner_dim();
   const int T = enc.offsets.back(), B = enc.batch();
   DecoderState st;
   st.batch = B;
@@ -162,8 +196,8 @@ DecoderState T5Model::start_decoder(const EncoderOutput& enc, int max_steps) con
     const auto& a = decoder_.block[l].cross_attention;
     st.cross_k[l].resize(static_cast<size_t>(T) * I);
     st.cross_v[l].resize(static_cast<size_t>(T) * I);
-    gemm_nt(T, I, D, enc.hidden.data(), D, a.k.w, D, st.cross_k[l].data(), I);
-    gemm_nt(T, I, D, enc.hidden.data(), D, a.v.w, D, st.cross_v[l].data(), I);
+    linear(a.k, enc.hidden.data(), T, st.cross_k[l].data());
+    linear(a.v, enc.hidden.data(), T, st.cross_v[l].data());
     st.self_k[l].assign(static_cast<size_t>(B) * max_steps * I, 0.0f);
     st.self_v[l].assign(static_cast<size_t>(B) * max_steps * I, 0.0f);
   }

@@ -14,13 +14,24 @@
 #include "io/config.h"
 #include "io/tensor_source.h"
 #include "kernels/ops.h"
+#include "kernels/qgemm.h"
 
 namespace emot5 {
 
+// How the linear layers' weights are held. Int8 quantizes every linear layer except T5's FFN
+// output projection `wo` (its inputs have outliers that per-row int8 loses), and keeps the
+// embedding and the head in f32.
+enum class Precision { F32, Int8 };
+Precision parse_precision(const std::string& s);  // "f32" or "int8"
+
 struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
-  const float* w = nullptr;  // (out, in)
+  const float* w = nullptr;                   // (out, in), f32; null when quantized
+  const kernels::QuantizedMatrix* q = nullptr;  // int8 weights, when quantized
   int out = 0, in = 0;
 };
+
+// y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision.
+void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f);
 
 struct T5LayerNorm {
   const float* weight = nullptr;  // (D)
@@ -79,7 +90,8 @@ class T5Model {
  public:
   // Validates every tensor's presence and shape against `config` and throws emot5::Error
   // naming the tensor, its file and the expected and found shapes. F16/BF16 are widened to f32.
-  T5Model(const T5Config& config, std::shared_ptr<const TensorSource> weights);
+  T5Model(const T5Config& config, std::shared_ptr<const TensorSource> weights,
+          Precision precision = Precision::F32);
 
   const T5Config& config() const { return config_; }
 
@@ -109,6 +121,8 @@ class T5Model {
   T5Config config_;
   std::shared_ptr<const TensorSource> source_;
   std::vector<std::vector<float>> owned_;  // widened or realigned weights
+  std::vector<std::unique_ptr<kernels::QuantizedMatrix>> quantized_;
+  Precision precision_ = Precision::F32;
   size_t weight_bytes_ = 0;
   kernels::Act act_;
   const float* shared_ = nullptr;  // (V, D)

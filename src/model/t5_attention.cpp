@@ -27,12 +27,12 @@ EncoderBias::EncoderBias(const float* table, const T5Config& c, const std::vecto
 
 void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const T5Config& c,
                             const float* n, const std::vector<int>& offsets, float* x) {
-  const int D = c.d_model, H = c.num_heads, dk = c.d_kv, I = c.inner_dim();
+  const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim();
   const int T = offsets.back(), B = static_cast<int>(offsets.size()) - 1;
   std::vector<float> q(static_cast<size_t>(T) * I), k(q.size()), v(q.size()), ctx(q.size());
-  gemm_nt(T, I, D, n, D, a.q.w, D, q.data(), I);
-  gemm_nt(T, I, D, n, D, a.k.w, D, k.data(), I);
-  gemm_nt(T, I, D, n, D, a.v.w, D, v.data(), I);
+  linear(a.q, n, T, q.data());
+  linear(a.k, n, T, k.data());
+  linear(a.v, n, T, v.data());
 #pragma omp parallel
   {
     std::vector<float> s;
@@ -53,7 +53,7 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
       gemm_nn(L, dk, L, s.data(), L, &v[base], I, &ctx[base], I);
     }
   }
-  gemm_nt(T, D, I, ctx.data(), I, a.o.w, I, x, D, 1.0f);
+  linear(a.o, ctx.data(), T, x, 1.0f);
 }
 
 namespace {
@@ -82,12 +82,12 @@ void attend_one(const float* q, const float* K, const float* Vv, int n, int I, i
 
 void decoder_self_attention(const T5Attention& a, const float* bias_table, const T5Config& c,
                             const float* n, DecoderState& st, size_t layer, float* x) {
-  const int D = c.d_model, H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
+  const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
   const int t = st.step, S = st.max_steps;
   std::vector<float> q(static_cast<size_t>(B) * I), k(q.size()), v(q.size()), ctx(q.size());
-  gemm_nt(B, I, D, n, D, a.q.w, D, q.data(), I);
-  gemm_nt(B, I, D, n, D, a.k.w, D, k.data(), I);
-  gemm_nt(B, I, D, n, D, a.v.w, D, v.data(), I);
+  linear(a.q, n, B, q.data());
+  linear(a.k, n, B, k.data());
+  linear(a.v, n, B, v.data());
   auto& K = st.self_k[layer];
   auto& Vc = st.self_v[layer];
   for (int b = 0; b < B; ++b) {
@@ -112,14 +112,14 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
                  &bias[static_cast<size_t>(h) * (t + 1)], s.data(), &ctx[static_cast<size_t>(b) * I + h * dk]);
     }
   }
-  gemm_nt(B, D, I, ctx.data(), I, a.o.w, I, x, D, 1.0f);
+  linear(a.o, ctx.data(), B, x, 1.0f);
 }
 
 void decoder_cross_attention(const T5Attention& a, const T5Config& c, const float* n,
                              const DecoderState& st, size_t layer, float* x) {
-  const int D = c.d_model, H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
+  const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
   std::vector<float> q(static_cast<size_t>(B) * I), ctx(q.size());
-  gemm_nt(B, I, D, n, D, a.q.w, D, q.data(), I);
+  linear(a.q, n, B, q.data());
   const auto& K = st.cross_k[layer];
   const auto& Vc = st.cross_v[layer];
 #pragma omp parallel
@@ -139,7 +139,7 @@ void decoder_cross_attention(const T5Attention& a, const T5Config& c, const floa
                  s.data(), out);
     }
   }
-  gemm_nt(B, D, I, ctx.data(), I, a.o.w, I, x, D, 1.0f);
+  linear(a.o, ctx.data(), B, x, 1.0f);
 }
 
 }  // namespace emot5

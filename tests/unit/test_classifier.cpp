@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <thread>
 
 #include "bad_files.h"
@@ -213,6 +214,37 @@ TEST(Checkpoint, ShardedAndF16Load) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("model-00002-of-00002.safetensors"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace emot5
+
+namespace emot5 {
+namespace {
+
+// int8 against f32 with the built-in model on the whole test split: the accuracy guard of the
+// int8 path (at least 99.5% of labels agree; probabilities within 0.25).
+TEST(Precision, Int8AgreesWithF32OnTheTestSplit) {
+  const std::string model = std::string(EMOT5_SOURCE_DIR) + "/models/emot5-small";
+  std::vector<std::string> texts;
+  std::ifstream in(std::string(EMOT5_SOURCE_DIR) + "/data/emotion/test.jsonl");
+  for (std::string line; std::getline(in, line);) texts.push_back(nlohmann::json::parse(line)["text"]);
+  ASSERT_EQ(texts.size(), 2000u);
+  ClassifierOptions f32, int8;
+  f32.generate = int8.generate = false;
+  int8.precision = "int8";
+  const auto a = Classifier::load(model, f32).classify_batch(texts);
+  const auto b = Classifier::load(model, int8).classify_batch(texts);
+  size_t agree = 0;
+  float max_dp = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    agree += a[i].label_index == b[i].label_index;
+    for (size_t l = 0; l < 6; ++l) max_dp = std::max(max_dp, std::fabs(a[i].probabilities[l] - b[i].probabilities[l]));
+  }
+  EXPECT_GE(static_cast<double>(agree) / 2000.0, 0.995);
+  EXPECT_LE(max_dp, 0.25f);
+  EXPECT_THROW(Classifier::load(model, [] { ClassifierOptions o; o.precision = "fp4"; return o; }()),
+               std::invalid_argument);
 }
 
 }  // namespace

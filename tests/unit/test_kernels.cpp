@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -111,6 +112,33 @@ TEST(RelativePosition, BucketsMatchHfFormula) {
   const std::pair<int, int> causal[] = {{0, 0},    {1, 0},    {-1, 1},    {-15, 15},  {-16, 16},
                                         {-17, 16}, {-40, 23}, {-127, 31}, {-1000, 31}};
   for (auto [rel, want] : causal) EXPECT_EQ(emot5::relative_position_bucket(rel, false, 32, 128), want) << rel;
+}
+
+}  // namespace
+}  // namespace emot5::kernels
+
+#include "kernels/qgemm.h"
+
+namespace emot5::kernels {
+namespace {
+
+TEST(Int8Gemm, MatchesNaiveAndStaysNearF32) {
+  for (const auto& [M, N, K] : {std::tuple{1, 384, 512}, std::tuple{25, 1024, 512}, std::tuple{7, 13, 64}}) {
+    const auto x = random_vec(static_cast<size_t>(M) * K, 21, 2.0f), w = random_vec(static_cast<size_t>(N) * K, 22, 0.05f);
+    const auto q = quantize_rows(w.data(), N, K);
+    std::vector<float> fast(static_cast<size_t>(M) * N, 1.0f), ref = fast, f32(fast.size());
+    gemm_nt_int8(M, N, K, x.data(), K, q, fast.data(), N, 0.5f);
+    naive::gemm_nt_int8(M, N, K, x.data(), K, q, ref.data(), N, 0.5f);
+    for (size_t i = 0; i < fast.size(); ++i) ASSERT_NEAR(fast[i], ref[i], 1e-5f * (1.0f + std::fabs(ref[i]))) << i;
+    // Error budget against f32: per-row int8 on both sides, about 1% of the output's scale.
+    naive::gemm_nt(M, N, K, x.data(), K, w.data(), K, f32.data(), N);
+    float scale = 0, worst = 0;
+    for (size_t i = 0; i < f32.size(); ++i) {
+      scale = std::max(scale, std::fabs(f32[i]));
+      worst = std::max(worst, std::fabs(fast[i] - 0.5f - f32[i]));
+    }
+    EXPECT_LE(worst, 0.02f * scale) << M << "x" << N << "x" << K;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+// int8 matrix products (see qgemm.h).
+#include "kernels/qgemm.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace emot5::kernels {
+
+QuantizedMatrix quantize_rows(const float* w, int rows, int cols) {
+  QuantizedMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.q.resize(static_cast<size_t>(rows) * cols);
+  m.scale.resize(static_cast<size_t>(rows));
+  for (int r = 0; r < rows; ++r) {
+    const float* wr = w + static_cast<size_t>(r) * cols;
+    float mx = 0.0f;
+    for (int c = 0; c < cols; ++c) mx = std::max(mx, std::fabs(wr[c]));
+    const float s = mx > 0 ? mx / 127.0f : 1.0f;
+    m.scale[static_cast<size_t>(r)] = s;
+    for (int c = 0; c < cols; ++c)
+      m.q[static_cast<size_t>(r) * cols + c] = static_cast<int8_t>(std::lrint(std::clamp(wr[c] / s, -127.0f, 127.0f)));
+  }
+  return m;
+}
+
+namespace {
+
+// x row → u8 with zero point 128 and its scale: x ≈ (q - 128) · scale.
+float quantize_activation_row(const float* x, int K, uint8_t* out) {
+  float mx = 0.0f;
+  for (int k = 0; k < K; ++k) mx = std::max(mx, std::fabs(x[k]));
+  const float s = mx > 0 ? mx / 127.0f : 1.0f;
+  const float inv = 1.0f / s;
+  for (int k = 0; k < K; ++k) out[k] = static_cast<uint8_t>(std::lrint(std::clamp(x[k] * inv, -127.0f, 127.0f)) + 128);
+  return s;
+}
+
+}  // namespace
+
+void gemm_nt_int8(int M, int N, int K, const float* x, int ldx, const QuantizedMatrix& w, float* y, int ldy,
+                  float beta) {
+  if (M == 0 || N == 0) return;
+  thread_local std::vector<uint8_t> xq;
+  thread_local std::vector<float> xs;
+  thread_local std::vector<int32_t> acc;
+  xq.resize(static_cast<size_t>(M) * K);
+  xs.resize(static_cast<size_t>(M));
+  acc.resize(static_cast<size_t>(M) * N);
+  for (int m = 0; m < M; ++m) xs[static_cast<size_t>(m)] = quantize_activation_row(x + static_cast<size_t>(m) * ldx, K, &xq[static_cast<size_t>(m) * K]);
+  const int32_t co = 0;
+  // acc = (xq - 128) · w.q^T
+  const auto st = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq.data(), K, 128, w.q.data(), K, 0, 0.0f,
+                                    acc.data(), N, &co);
+  if (st != dnnl_success) throw std::runtime_error("oneDNN gemm_u8s8s32 failed with status " + std::to_string(st));
+  for (int m = 0; m < M; ++m) {
+    float* yr = y + static_cast<size_t>(m) * ldy;
+    const int32_t* ar = &acc[static_cast<size_t>(m) * N];
+    const float sx = xs[static_cast<size_t>(m)];
+    if (beta == 0.0f) {
+      for (int n = 0; n < N; ++n) yr[n] = static_cast<float>(ar[n]) * sx * w.scale[static_cast<size_t>(n)];
+    } else {
+      for (int n = 0; n < N; ++n) yr[n] = beta * yr[n] + static_cast<float>(ar[n]) * sx * w.scale[static_cast<size_t>(n)];
+    }
+  }
+}
+
+namespace naive {
+
+void gemm_nt_int8(int M, int N, int K, const float* x, int ldx, const QuantizedMatrix& w, float* y, int ldy,
+                  float beta) {
+  std::vector<uint8_t> xq(static_cast<size_t>(K));
+  for (int m = 0; m < M; ++m) {
+    const float sx = quantize_activation_row(x + static_cast<size_t>(m) * ldx, K, xq.data());
+    for (int n = 0; n < N; ++n) {
+      int64_t acc = 0;
+      for (int k = 0; k < K; ++k)
+        acc += (static_cast<int64_t>(xq[static_cast<size_t>(k)]) - 128) * w.q[static_cast<size_t>(n) * K + k];
+      float& out = y[static_cast<size_t>(m) * ldy + n];
+      out = static_cast<float>(acc) * sx * w.scale[static_cast<size_t>(n)] + (beta == 0.0f ? 0.0f : beta * out);
+    }
+  }
+}
+
+}  // namespace naive
+}  // namespace emot5::kernels
