@@ -6,6 +6,7 @@
 
 #include "io/csv.h"
 #include "io/error.h"
+#include "io/json_util.h"
 #include "io/utf8.h"
 
 namespace emot5::app {
@@ -114,13 +115,7 @@ class JsonlReader : public TextReader {
     } while (s.find_first_not_of(" \t") == std::string::npos);  // blank lines are not rows
     const std::string where = src_.name() + ":" + std::to_string(line);
     check_utf8(s, src_.name(), line);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(s);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(where + ": malformed JSON: " + e.what());
-    }
-    if (!j.is_object()) throw Error(where + ": not a JSON object");
+    const nlohmann::json j = parse_json_object(s, where);
     auto it = j.find(field_);
     if (it == j.end()) throw Error(where + ": missing field '" + field_ + "'");
     if (!it->is_string()) throw Error(where + ": field '" + field_ + "' is not a string");

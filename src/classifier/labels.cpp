@@ -5,6 +5,7 @@
 #include <set>
 
 #include "io/error.h"
+#include "io/json_util.h"
 
 namespace emot5 {
 
@@ -23,13 +24,7 @@ LabelSet load_label_set(const std::string& json_text, const std::string& origin,
   LabelSet ls;
   ls.names = default_emotion_labels();
   if (!json_text.empty()) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(origin + ": malformed JSON: " + e.what());
-    }
-    if (!j.is_object()) throw Error(origin + ": not a JSON object");
+    const nlohmann::json j = parse_json_object(json_text, origin);
     if (j.contains("labels")) {
       const auto& l = j["labels"];
       if (!l.is_array() || l.size() < 2) throw Error(origin + ": field 'labels' must be an array of at least 2 words");

@@ -6,6 +6,7 @@
 
 #include "io/error.h"
 #include "io/file_util.h"
+#include "io/json_util.h"
 #include "io/safetensors.h"
 
 namespace emot5 {
@@ -13,13 +14,8 @@ namespace emot5 {
 namespace fs = std::filesystem;
 
 ShardedSafetensors::ShardedSafetensors(const std::string& index_path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(index_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(index_path + ": malformed JSON: " + e.what());
-  }
-  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+  nlohmann::json j = parse_json_object(read_file(index_path), index_path);
+  if (!j.contains("weight_map") || !j["weight_map"].is_object())
     throw Error(index_path + ": missing object field 'weight_map'");
   const fs::path dir = fs::path(index_path).parent_path();
   std::map<std::string, size_t> file_index;

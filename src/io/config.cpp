@@ -5,6 +5,7 @@
 
 #include "io/error.h"
 #include "io/file_util.h"
+#include "io/json_util.h"
 
 namespace emot5 {
 
@@ -49,13 +50,7 @@ void get_token_id(const nlohmann::json& j, const char* key, int* out, const std:
 }  // namespace
 
 T5Config parse_t5_config(const std::string& text, const std::string& origin) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(origin + ": malformed JSON: " + e.what());
-  }
-  if (!j.is_object()) throw Error(origin + ": not a JSON object");
+  const nlohmann::json j = parse_json_object(text, origin);
   if (j.contains("model_type") && j["model_type"].is_string()) {
     const auto mt = j["model_type"].get<std::string>();
     if (mt != "t5" && mt != "mt5" && mt != "umt5")

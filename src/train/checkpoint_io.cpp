@@ -8,6 +8,7 @@
 #include "classifier/labels.h"
 #include "io/error.h"
 #include "io/file_util.h"
+#include "io/json_util.h"
 #include "io/safetensors.h"
 
 namespace emot5::train {
@@ -109,11 +110,7 @@ std::string latest_checkpoint(const std::string& out) {
 
 nlohmann::json read_trainer_state(const std::string& ckpt) {
   const auto path = ckpt + "/trainer_state.json";
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": malformed JSON: " + e.what());
-  }
+  return parse_json_object(read_file(path), path);
 }
 
 void load_optimizer_state(const std::string& ckpt, TorchT5& model, torch::optim::AdamW& opt) {

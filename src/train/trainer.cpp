@@ -306,9 +306,11 @@ int run_training(const TrainOptions& cli) {
   int64_t loss_n = 0;
   std::vector<size_t> perm;
   int64_t perm_epoch = -1;
+  double last_eval_f1 = -1;  // macro-F1 of the latest evaluation
   auto evaluate_now = [&](int64_t at) {
     if (eval.inputs.empty()) return;
     const auto r = evaluate_model(*model, eval, ls, dev);
+    last_eval_f1 = r.macro_f1;
     nlohmann::ordered_json j;
     j["step"] = at;
     j["epoch"] = static_cast<double>(at) / static_cast<double>(per_epoch);
@@ -403,7 +405,7 @@ int run_training(const TrainOptions& cli) {
     j["eval_macro_f1"] = r.macro_f1;
     metrics_log << j.dump() << "\n" << std::flush;
     std::cerr << "weight average of " << avg_count << " epochs: accuracy " << r.accuracy << " macro-F1 " << r.macro_f1 << "\n";
-    const double final_metric = o.keep_best && best ? best_metric : evaluate_model(*model, eval, ls, dev).macro_f1;
+    const double final_metric = o.keep_best && best ? best_metric : last_eval_f1;  // evaluate_now(step) above
     if (r.macro_f1 > final_metric) {
       final_weights = average;
       std::cerr << "using the weight average (validation macro-F1 " << r.macro_f1 << " > " << final_metric << ")\n";
