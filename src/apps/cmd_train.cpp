@@ -72,6 +72,14 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_flag("--group-by-length", o->group_by_length, "Batches of similar lengths (less padding)")->group(g_rec);
   cmd->add_option("--average-from-epoch", o->average_from_epoch,
                   "Average the weights of every epoch from this one on; used when validation prefers it")->group(g_rec);
+  cmd->add_option("--objective", o->objective,
+                  "classify (label words), or denoise: T5 span corruption on the texts alone, to pre-train a "
+                  "fresh model before fine-tuning it with --init")
+      ->capture_default_str()->check(CLI::IsMember({"classify", "denoise"}))->group(g_rec);
+  cmd->add_option("--noise-density", o->noise_density, "denoise: share of tokens hidden")
+      ->capture_default_str()->check(CLI::Range(0.01, 0.99))->group(g_rec);
+  cmd->add_option("--mean-noise-span", o->mean_noise_span, "denoise: mean length of a hidden span")
+      ->capture_default_str()->check(CLI::Range(1.0, 100.0))->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
   cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);

@@ -61,8 +61,9 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
       if (header[i] == opt.text_field) tc = i;
       if (header[i] == opt.label_field) lc = i;
     }
-    if (tc == SIZE_MAX || lc == SIZE_MAX)
-      throw Error(path + ":1: the header needs columns '" + opt.text_field + "' and '" + opt.label_field + "'");
+    if (tc == SIZE_MAX || (opt.require_label && lc == SIZE_MAX))
+      throw Error(path + ":1: the header needs columns '" + opt.text_field + "'" +
+                  (opt.require_label ? " and '" + opt.label_field + "'" : std::string()));
     while (true) {
       const size_t start = line + 1;
       try {
@@ -76,9 +77,9 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
         bad(start, std::to_string(f.size()) + " fields, the header has " + std::to_string(header.size()));
         continue;
       }
-      LabeledText r{f[tc], 0, start};
+      LabeledText r{f[tc], opt.require_label ? 0 : -1, start};
       std::string err = check_text(r.text);
-      if (err.empty()) {
+      if (err.empty() && opt.require_label) {
         // A CSV label is text: a word, or digits meaning an index.
         const auto& lv = f[lc];
         const bool digits = !lv.empty() && lv.find_first_not_of("0123456789") == std::string::npos && lv.size() < 9;
@@ -110,10 +111,13 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
         bad(line, "missing string field '" + opt.text_field + "'");
         continue;
       }
-      if (!j.contains(opt.label_field)) { bad(line, "missing field '" + opt.label_field + "'"); continue; }
-      LabeledText r{j[opt.text_field].get<std::string>(), 0, line};
+      if (opt.require_label && !j.contains(opt.label_field)) {
+        bad(line, "missing field '" + opt.label_field + "'");
+        continue;
+      }
+      LabeledText r{j[opt.text_field].get<std::string>(), opt.require_label ? 0 : -1, line};
       std::string err = check_text(r.text);
-      if (err.empty()) err = resolve_label(j[opt.label_field], labels, &r.label);
+      if (err.empty() && opt.require_label) err = resolve_label(j[opt.label_field], labels, &r.label);
       if (!err.empty()) bad(line, err);
       else ds.rows.push_back(std::move(r));
     }

@@ -17,6 +17,9 @@ struct DatasetOptions {
   std::string text_field = "text";
   std::string label_field = "label";
   bool skip_bad_rows = false;
+  // false: the label field is not read (text-only data, e.g. for self-supervised pre-training);
+  // every row's label is then -1.
+  bool require_label = true;
 };
 
 struct Dataset {

@@ -27,7 +27,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"dropout", o.dropout}, {"no_shuffle", o.no_shuffle}, {"group_by_length", o.group_by_length},
           {"average_from_epoch", o.average_from_epoch}, {"class_weights", o.class_weights},
           {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
-          {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}};
+          {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
+          {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -46,7 +47,8 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("dropout", &o.dropout); get("no_shuffle", &o.no_shuffle);
   get("group_by_length", &o.group_by_length); get("average_from_epoch", &o.average_from_epoch); get("class_weights", &o.class_weights);
   get("eval_every", &o.eval_every); get("save_every", &o.save_every); get("log_every", &o.log_every);
-  get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype);
+  get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype); get("objective", &o.objective);
+  get("noise_density", &o.noise_density); get("mean_noise_span", &o.mean_noise_span);
   return o;
 }
 

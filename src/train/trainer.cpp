@@ -19,6 +19,7 @@
 #include "io/safetensors.h"
 #include "text/tokenizer.h"
 #include "train/checkpoint_io.h"
+#include "train/denoise.h"
 
 namespace emot5::train {
 
@@ -94,33 +95,78 @@ Encoded encode_dataset(const Dataset& ds, const Tokenizer& tok, const std::strin
   return e;
 }
 
-// Pads inputs to the longest in the batch; targets are label tokens + eos, -100 beyond.
-TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const LabelSet& ls, int start_id,
-                      torch::Device dev) {
-  const auto B = static_cast<int64_t>(idx.size());
+// Pads inputs to the longest in the batch; targets (ending in eos) are -100 beyond their end.
+TorchBatch make_batch(const std::vector<const std::vector<int>*>& inputs, const std::vector<std::vector<int>>& targets,
+                      int start_id, torch::Device dev) {
+  const auto B = static_cast<int64_t>(inputs.size());
   int64_t L = 1, T = 1;
-  for (size_t i : idx) {
-    L = std::max<int64_t>(L, static_cast<int64_t>(data.inputs[i].size()));
-    T = std::max<int64_t>(T, static_cast<int64_t>(ls.tokens[static_cast<size_t>(data.labels[i])].size()) + 1);
+  for (int64_t b = 0; b < B; ++b) {
+    L = std::max<int64_t>(L, static_cast<int64_t>(inputs[static_cast<size_t>(b)]->size()));
+    T = std::max<int64_t>(T, static_cast<int64_t>(targets[static_cast<size_t>(b)].size()));
   }
   auto ids = torch::zeros({B, L}, torch::kInt64), mask = torch::zeros({B, L}, torch::kInt64);
   auto labels = torch::full({B, T}, -100, torch::kInt64), dec = torch::zeros({B, T}, torch::kInt64);
   auto a_ids = ids.accessor<int64_t, 2>(), a_mask = mask.accessor<int64_t, 2>();
   auto a_lab = labels.accessor<int64_t, 2>(), a_dec = dec.accessor<int64_t, 2>();
   for (int64_t b = 0; b < B; ++b) {
-    const auto& in = data.inputs[idx[static_cast<size_t>(b)]];
+    const auto& in = *inputs[static_cast<size_t>(b)];
     for (size_t j = 0; j < in.size(); ++j) {
       a_ids[b][static_cast<int64_t>(j)] = in[j];
       a_mask[b][static_cast<int64_t>(j)] = 1;
     }
-    std::vector<int> target = ls.tokens[static_cast<size_t>(data.labels[idx[static_cast<size_t>(b)]])];
-    target.push_back(1);  // eos
+    const auto& target = targets[static_cast<size_t>(b)];
     for (size_t t = 0; t < target.size(); ++t) {
       a_lab[b][static_cast<int64_t>(t)] = target[t];
       a_dec[b][static_cast<int64_t>(t)] = t == 0 ? start_id : target[t - 1];
     }
   }
   return TorchBatch{ids.to(dev), mask.to(dev), dec.to(dev), labels.to(dev)};
+}
+
+// Classification batch: targets are the label's tokens + eos.
+TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const LabelSet& ls, int start_id,
+                      torch::Device dev) {
+  std::vector<const std::vector<int>*> inputs;
+  std::vector<std::vector<int>> targets;
+  for (size_t i : idx) {
+    inputs.push_back(&data.inputs[i]);
+    targets.push_back(ls.tokens[static_cast<size_t>(data.labels[i])]);
+    targets.back().push_back(1);  // eos
+  }
+  return make_batch(inputs, targets, start_id, dev);
+}
+
+// Span-corruption batch; the noise is a function of `rng` only (seeded per step by the caller).
+TorchBatch make_denoise_batch(const Encoded& data, const std::vector<size_t>& idx, const TrainOptions& o,
+                              int first_sentinel, int start_id, std::mt19937_64& rng, torch::Device dev) {
+  std::vector<DenoiseExample> ex;
+  for (size_t i : idx) ex.push_back(span_corrupt(data.inputs[i], o.noise_density, o.mean_noise_span, first_sentinel, 1, rng));
+  std::vector<const std::vector<int>*> inputs;
+  std::vector<std::vector<int>> targets;
+  for (auto& e : ex) {
+    inputs.push_back(&e.input);
+    targets.push_back(std::move(e.target));
+  }
+  return make_batch(inputs, targets, start_id, dev);
+}
+
+// Mean denoising loss over `data` (fixed noise from `seed`), in batches of 64.
+double evaluate_denoise(TorchT5& model, const Encoded& data, const TrainOptions& o, int first_sentinel,
+                        uint64_t seed, torch::Device dev) {
+  torch::NoGradGuard no_grad;
+  std::mt19937_64 rng(seed);
+  double sum = 0;
+  int64_t tokens = 0;
+  std::vector<size_t> idx;
+  for (size_t s = 0; s < data.inputs.size(); s += 64) {
+    idx.clear();
+    for (size_t i = s; i < std::min(data.inputs.size(), s + 64); ++i) idx.push_back(i);
+    const auto b = make_denoise_batch(data, idx, o, first_sentinel, model.config().decoder_start_token_id, rng, dev);
+    const int64_t n = (b.labels != -100).sum().item<int64_t>();
+    sum += model.loss(b, false).item<double>() * static_cast<double>(n);
+    tokens += n;
+  }
+  return sum / static_cast<double>(std::max<int64_t>(1, tokens));
 }
 
 // Accuracy and F1 on `data` from the first decoder step's label logits (single-token labels).
@@ -217,6 +263,9 @@ int run_training(const TrainOptions& cli) {
   if (o.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
   if (o.class_weights != "none" && o.class_weights != "balanced")
     throw std::invalid_argument("--class-weights must be none or balanced");
+  const bool denoise = o.objective == "denoise";
+  if (!denoise && o.objective != "classify") throw std::invalid_argument("--objective must be classify or denoise");
+  if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device dev(o.device);
   if (dev.is_cuda() && !torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available");
@@ -250,7 +299,8 @@ int run_training(const TrainOptions& cli) {
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
 
   // Data.
-  DatasetOptions dopt{o.text_field, o.label_field, o.skip_bad_rows};
+  DatasetOptions dopt{o.text_field, o.label_field, o.skip_bad_rows, !denoise};
+  const int first_sentinel = tok.encode_plain("<extra_id_0>").front();
   const Dataset train_ds = load_dataset(o.data, ls.names, dopt);
   if (train_ds.bad_rows) std::cerr << "skipped " << train_ds.bad_rows << " bad row(s) of " << o.data << "\n";
   const Encoded train = encode_dataset(train_ds, tok, ls.prefix, o.max_input_tokens);
@@ -306,25 +356,40 @@ int run_training(const TrainOptions& cli) {
   int64_t loss_n = 0;
   std::vector<size_t> perm;
   int64_t perm_epoch = -1;
-  double last_eval_f1 = -1;  // macro-F1 of the latest evaluation
+  // Evaluation: validation macro-F1 when classifying, minus the denoising loss when pre-training
+  // (higher is better for both); `fields` gets what the metrics log records.
+  const char* metric_name = denoise ? "minus denoising loss" : "macro-F1";
+  auto score = [&](TorchT5& m, nlohmann::ordered_json& fields, std::string& line) {
+    if (denoise) {
+      const double l = evaluate_denoise(m, eval, o, first_sentinel, o.seed, dev);
+      fields["eval_loss"] = l;
+      line = "denoising loss " + std::to_string(l);
+      return -l;
+    }
+    const auto r = evaluate_model(m, eval, ls, dev);
+    fields["eval_accuracy"] = r.accuracy;
+    fields["eval_macro_f1"] = r.macro_f1;
+    fields["eval_weighted_f1"] = r.weighted_f1;
+    fields["eval_ece"] = r.ece;
+    line = "accuracy " + std::to_string(r.accuracy) + " macro-F1 " + std::to_string(r.macro_f1);
+    return r.macro_f1;
+  };
+  double last_eval = -1e300;  // the latest evaluation's metric
   auto evaluate_now = [&](int64_t at) {
     if (eval.inputs.empty()) return;
-    const auto r = evaluate_model(*model, eval, ls, dev);
-    last_eval_f1 = r.macro_f1;
     nlohmann::ordered_json j;
     j["step"] = at;
     j["epoch"] = static_cast<double>(at) / static_cast<double>(per_epoch);
     j["lr"] = o.lr * lr_factor(at, total, o.warmup_steps);
     j["train_loss"] = loss_n ? loss_sum / static_cast<double>(loss_n) : 0.0;
-    j["eval_accuracy"] = r.accuracy;
-    j["eval_macro_f1"] = r.macro_f1;
-    j["eval_weighted_f1"] = r.weighted_f1;
-    j["eval_ece"] = r.ece;
+    std::string line;
+    const double metric = score(*model, j, line);
+    last_eval = metric;
     j["elapsed_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     metrics_log << j.dump() << "\n" << std::flush;
-    std::cerr << "\neval step " << at << ": accuracy " << r.accuracy << " macro-F1 " << r.macro_f1 << "\n";
-    if (o.keep_best && r.macro_f1 > best_metric) {
-      best_metric = r.macro_f1;
+    std::cerr << "\neval step " << at << ": " << line << "\n";
+    if (o.keep_best && metric > best_metric) {
+      best_metric = metric;
       best_step = at;
       best = model->state_dict();
     }
@@ -352,7 +417,9 @@ int run_training(const TrainOptions& cli) {
     const auto b0 = static_cast<size_t>(pos * o.batch_size);
     std::vector<size_t> idx(perm.begin() + static_cast<std::ptrdiff_t>(b0),
                             perm.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(perm.size(), b0 + static_cast<size_t>(o.batch_size))));
-    const auto batch = make_batch(train, idx, ls, config.decoder_start_token_id, dev);
+    std::mt19937_64 noise_rng(o.seed * 104729ull + static_cast<uint64_t>(step));  // span corruption: (seed, step)
+    const auto batch = denoise ? make_denoise_batch(train, idx, o, first_sentinel, config.decoder_start_token_id, noise_rng, dev)
+                               : make_batch(train, idx, ls, config.decoder_start_token_id, dev);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
     const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
     const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight);
@@ -397,24 +464,23 @@ int run_training(const TrainOptions& cli) {
     // The averaged weights replace the final ones when validation prefers them.
     TorchT5 avg_model(config, *average);
     avg_model.to(dev);
-    const auto r = evaluate_model(avg_model, eval, ls, dev);
     nlohmann::ordered_json j;
     j["step"] = step;
     j["average_of_epochs"] = avg_count;
-    j["eval_accuracy"] = r.accuracy;
-    j["eval_macro_f1"] = r.macro_f1;
+    std::string line;
+    const double metric = score(avg_model, j, line);
     metrics_log << j.dump() << "\n" << std::flush;
-    std::cerr << "weight average of " << avg_count << " epochs: accuracy " << r.accuracy << " macro-F1 " << r.macro_f1 << "\n";
-    const double final_metric = o.keep_best && best ? best_metric : last_eval_f1;  // evaluate_now(step) above
-    if (r.macro_f1 > final_metric) {
+    std::cerr << "weight average of " << avg_count << " epochs: " << line << "\n";
+    const double final_metric = o.keep_best && best ? best_metric : last_eval;  // evaluate_now(step) above
+    if (metric > final_metric) {
       final_weights = average;
-      std::cerr << "using the weight average (validation macro-F1 " << r.macro_f1 << " > " << final_metric << ")\n";
+      std::cerr << "using the weight average (validation " << metric_name << " " << metric << " > " << final_metric << ")\n";
     }
   }
   write_model_dir(o.out, config, *final_weights, o.save_dtype, spiece, ls.names, ls.prefix, default_tokenizer());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cerr << "trained " << step << " steps in " << secs << " s; model written to " << o.out;
-  if (o.keep_best && best) std::cerr << " (best evaluation at step " << best_step << ", macro-F1 " << best_metric << ")";
+  if (o.keep_best && best) std::cerr << " (best evaluation at step " << best_step << ", " << metric_name << " " << best_metric << ")";
   std::cerr << "\n";
   return 0;
 }

@@ -38,6 +38,11 @@ struct TrainOptions {
   // evaluation is better.
   int average_from_epoch = 0;
   std::string class_weights = "none";  // none | balanced
+  // "classify": targets are label words. "denoise": T5's span corruption on the texts alone
+  // (labels are not read), to pre-train a fresh model on the training texts before fine-tuning
+  // it with --init; evaluation then reports the denoising loss.
+  std::string objective = "classify";
+  double noise_density = 0.15, mean_noise_span = 3.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last

@@ -105,6 +105,33 @@ with tempfile.TemporaryDirectory() as tmp:
     code, out, err = run(["eval", "--model", ref, "--data", data])
     check(code == 0 and "macro-F1" in out and "confusion" in out, "eval prints a table")
 
+    # Self-supervised pre-training on text alone (no label field), exact on resume, then
+    # fine-tuning from its output.
+    texts = os.path.join(tmp, "texts.jsonl")
+    with open(texts, "w") as f:
+        for r in rows:
+            f.write(json.dumps({"text": r["text"]}) + "\n")
+    dn_args = lambda out, extra=(): (["train", "--objective", "denoise", "--preset", "t5-tiny", "--data", texts,
+                                      "--eval-data", texts, "--eval-every", "10", "--out", out, "--max-steps", "24",
+                                      "--batch-size", "8", "--lr", "1e-3", "--save-every", "6", "--threads", "1"]
+                                     + list(extra))
+    dn = os.path.join(tmp, "dn")
+    code, _, err = run(dn_args(dn))
+    check(code == 0 and "denoising loss" in err, f"--objective denoise on text-only data: {code} {err[-300:]}")
+    logged = [json.loads(l) for l in open(os.path.join(dn, "metrics.jsonl"))] if code == 0 else []
+    check(len(logged) >= 2 and all("eval_loss" in m for m in logged) and logged[-1]["eval_loss"] < logged[0]["eval_loss"],
+          f"denoising loss is logged and falls: {logged}")
+    dn2 = os.path.join(tmp, "dn2")
+    code, _, err = run(dn_args(dn2, ["--stop-after", "9"]))
+    code2, _, err2 = run(["train", "--resume", dn2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and weights(dn2) == weights(dn), f"denoise stop + resume is exact: {err2[-300:]}")
+    code, _, err = run(["train", "--init", dn, "--data", data, "--out", os.path.join(tmp, "ft"), "--max-steps", "4",
+                        "--threads", "1"])
+    check(code == 0, f"fine-tune from the pre-trained model: {code} {err[-300:]}")
+    code, _, err = run(["train", "--data", texts, "--preset", "t5-tiny", "--out", os.path.join(tmp, "nolab"),
+                        "--max-steps", "2"])
+    check(code == 1 and f"{texts}:1:" in err and "label" in err, f"classify needs labels: {code} {err[-300:]}")
+
     # Bad rows.
     bad = os.path.join(tmp, "bad.jsonl")
     with open(bad, "w") as f:

@@ -1,0 +1,72 @@
+// Span corruption (see denoise.h).
+#include "train/denoise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace emot5::train {
+
+namespace {
+
+// Splits `n` items into `k` non-empty segments, uniformly over all such splits.
+std::vector<int> random_segmentation(int n, int k, std::mt19937_64& rng) {
+  std::vector<int> cuts(static_cast<size_t>(n - 1));
+  for (int i = 0; i < n - 1; ++i) cuts[static_cast<size_t>(i)] = i + 1;
+  std::shuffle(cuts.begin(), cuts.end(), rng);
+  cuts.resize(static_cast<size_t>(k - 1));
+  std::sort(cuts.begin(), cuts.end());
+  std::vector<int> len;
+  int prev = 0;
+  for (int c : cuts) {
+    len.push_back(c - prev);
+    prev = c;
+  }
+  len.push_back(n - prev);
+  return len;
+}
+
+}  // namespace
+
+DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, double mean_span, int first_sentinel,
+                            int eos_id, std::mt19937_64& rng) {
+  if (!(density > 0 && density < 1)) throw std::invalid_argument("noise density must be in (0, 1)");
+  if (!(mean_span >= 1)) throw std::invalid_argument("mean noise span length must be at least 1");
+  std::vector<int> t = tokens;
+  if (!t.empty() && t.back() == eos_id) t.pop_back();
+  const int n = static_cast<int>(t.size());
+  DenoiseExample ex;
+  if (n == 0) {
+    ex.input = {eos_id};
+    ex.target = {eos_id};
+    return ex;
+  }
+  std::vector<int> keep_len, noise_len;
+  if (n == 1) {
+    keep_len = {0, 0};
+    noise_len = {1};
+  } else {
+    const int noise = std::clamp(static_cast<int>(std::lround(n * density)), 1, n - 1);
+    const int spans = std::clamp(static_cast<int>(std::lround(noise / mean_span)), 1, std::min(noise, n - noise));
+    noise_len = random_segmentation(noise, spans, rng);
+    // spans + 1 runs of kept tokens around the spans; the first and the last may be empty (two
+    // extra items, one taken from each end), so that a short text's end is not always hidden.
+    keep_len = random_segmentation(n - noise + 2, spans + 1, rng);
+    keep_len.front() -= 1;
+    keep_len.back() -= 1;
+  }
+  size_t pos = 0;
+  for (size_t s = 0; s < noise_len.size(); ++s) {
+    for (int i = 0; i < keep_len[s]; ++i) ex.input.push_back(t[pos++]);
+    const int sentinel = first_sentinel - static_cast<int>(s);
+    ex.input.push_back(sentinel);
+    ex.target.push_back(sentinel);
+    for (int i = 0; i < noise_len[s]; ++i) ex.target.push_back(t[pos++]);
+  }
+  for (int i = 0; i < keep_len.back(); ++i) ex.input.push_back(t[pos++]);
+  ex.input.push_back(eos_id);
+  ex.target.push_back(eos_id);
+  return ex;
+}
+
+}  // namespace emot5::train

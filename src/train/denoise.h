@@ -1,0 +1,26 @@
+// T5's self-supervised objective, span corruption ("denoising"): about `noise_density` of a
+// text's tokens, in spans of `mean_span` tokens on average, are replaced in the input by one
+// sentinel each (<extra_id_0>, <extra_id_1>, ...); the target lists each sentinel followed by
+// the tokens it hid, then eos. Used to pre-train a fresh model on the training texts themselves
+// before fine-tuning (self-pre-training), as T5 was pre-trained on C4.
+#pragma once
+#include <random>
+#include <vector>
+
+namespace emot5::train {
+
+struct DenoiseExample {
+  std::vector<int> input;   // kept tokens and sentinels, then eos
+  std::vector<int> target;  // sentinel, hidden tokens, sentinel, ..., then eos
+};
+
+// `tokens` are a text's ids with or without its final eos (it is dropped and re-added). Sentinel
+// k is `first_sentinel - k` (T5: <extra_id_0> = 32099). As in T5's random_spans_noise_mask: the
+// number of noise tokens is round(n · density) clamped to [1, n-1], the number of spans
+// round(noise / mean_span) clamped to [1, min(noise, n - noise)], both random segmentations; the
+// kept runs before the first and after the last span may be empty (T5 always ends with a span,
+// which for short texts would always hide the last word). A one-token text has its token hidden.
+DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, double mean_span, int first_sentinel,
+                            int eos_id, std::mt19937_64& rng);
+
+}  // namespace emot5::train

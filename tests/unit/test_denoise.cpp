@@ -1,0 +1,98 @@
+// Span corruption (train/denoise.h): the input and target together give back the text, the
+// amount of noise and the number of spans follow T5's rule, and the noise depends on the seed only.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "train/denoise.h"
+
+using emot5::train::span_corrupt;
+
+namespace {
+
+constexpr int kSentinel = 32099, kEos = 1;
+
+bool is_sentinel(int id) { return id > kSentinel - 100 && id <= kSentinel; }
+
+// Puts the hidden spans back in place of their sentinels.
+std::vector<int> restore(const emot5::train::DenoiseExample& ex) {
+  std::vector<int> out;
+  for (int id : ex.input) {
+    if (id == kEos) break;
+    if (!is_sentinel(id)) {
+      out.push_back(id);
+      continue;
+    }
+    size_t i = 0;
+    while (ex.target[i] != id) ++i;
+    for (++i; i < ex.target.size() && !is_sentinel(ex.target[i]) && ex.target[i] != kEos; ++i) out.push_back(ex.target[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Denoise, RestoresTheTextAndFollowsT5sCounts) {
+  std::mt19937_64 rng(1);
+  for (int n = 1; n <= 60; ++n) {
+    std::vector<int> text(static_cast<size_t>(n));
+    std::iota(text.begin(), text.end(), 100);
+    auto with_eos = text;
+    with_eos.push_back(kEos);
+    for (int rep = 0; rep < 20; ++rep) {
+      const auto ex = span_corrupt(with_eos, 0.2, 3.0, kSentinel, kEos, rng);
+      ASSERT_EQ(restore(ex), text) << "n=" << n;
+      ASSERT_EQ(ex.input.back(), kEos);
+      ASSERT_EQ(ex.target.back(), kEos);
+      int spans = 0, hidden = 0;
+      for (int id : ex.target) {
+        if (is_sentinel(id)) {
+          ASSERT_EQ(id, kSentinel - spans) << "sentinels are numbered in order";
+          ++spans;
+        } else if (id != kEos) {
+          ++hidden;
+        }
+      }
+      const int want_noise = n == 1 ? 1 : std::clamp(static_cast<int>(std::lround(n * 0.2)), 1, n - 1);
+      EXPECT_EQ(hidden, want_noise) << "n=" << n;
+      const int want_spans = n == 1 ? 1 : std::clamp(static_cast<int>(std::lround(want_noise / 3.0)), 1,
+                                                     std::min(want_noise, n - want_noise));
+      EXPECT_EQ(spans, want_spans) << "n=" << n;
+      // Two spans are never adjacent: a kept token separates consecutive sentinels.
+      for (size_t i = 1; i < ex.input.size(); ++i)
+        EXPECT_FALSE(is_sentinel(ex.input[i]) && is_sentinel(ex.input[i - 1]));
+    }
+  }
+}
+
+TEST(Denoise, NoiseIsAFunctionOfTheSeedAndVaries) {
+  std::vector<int> text(30);
+  std::iota(text.begin(), text.end(), 100);
+  std::mt19937_64 a(5), b(5);
+  const auto ea = span_corrupt(text, 0.15, 3.0, kSentinel, kEos, a);
+  const auto eb = span_corrupt(text, 0.15, 3.0, kSentinel, kEos, b);
+  EXPECT_EQ(ea.input, eb.input);
+  EXPECT_EQ(ea.target, eb.target);
+  // Over many seeds the first and the last token are each sometimes hidden, sometimes kept.
+  int first_hidden = 0, last_hidden = 0;
+  for (uint64_t s = 0; s < 200; ++s) {
+    std::mt19937_64 r(s);
+    const auto e = span_corrupt(text, 0.15, 3.0, kSentinel, kEos, r);
+    first_hidden += is_sentinel(e.input.front());
+    last_hidden += is_sentinel(e.input[e.input.size() - 2]);
+  }
+  EXPECT_GT(first_hidden, 0);
+  EXPECT_LT(first_hidden, 200);
+  EXPECT_GT(last_hidden, 0);
+  EXPECT_LT(last_hidden, 200);
+}
+
+TEST(Denoise, RejectsBadSettings) {
+  std::mt19937_64 rng(1);
+  EXPECT_THROW(span_corrupt({5, 6, 7}, 0.0, 3.0, kSentinel, kEos, rng), std::invalid_argument);
+  EXPECT_THROW(span_corrupt({5, 6, 7}, 1.0, 3.0, kSentinel, kEos, rng), std::invalid_argument);
+  EXPECT_THROW(span_corrupt({5, 6, 7}, 0.2, 0.5, kSentinel, kEos, rng), std::invalid_argument);
+  const auto empty = span_corrupt({kEos}, 0.2, 3.0, kSentinel, kEos, rng);
+  EXPECT_EQ(empty.input, std::vector<int>{kEos});
+}
