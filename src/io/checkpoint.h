@@ -28,6 +28,7 @@ class ShardedSafetensors : public TensorSource {
   std::optional<TensorView> find(const std::string& name) const override;
   std::vector<std::string> names() const override;
   std::string origin(const std::string& name) const override;
+  bool pages_can_be_released() const override { return true; }
 
  private:
   std::vector<std::unique_ptr<class SafetensorsFile>> files_;

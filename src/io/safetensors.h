@@ -21,6 +21,7 @@ class SafetensorsFile : public TensorSource {
   std::optional<TensorView> find(const std::string& name) const override;
   std::vector<std::string> names() const override;
   std::string origin(const std::string&) const override { return path_; }
+  bool pages_can_be_released() const override { return true; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return path_; }
 

@@ -18,6 +18,9 @@ class TensorSource {
   virtual std::vector<std::string> names() const = 0;
   // Where `name` lives, for error messages (a file path, or "memory").
   virtual std::string origin(const std::string& name) const = 0;
+  // True when tensors are read-only file mappings whose pages may be dropped once copied (they
+  // are read back from the file if touched); false for memory that holds the only copy.
+  virtual bool pages_can_be_released() const { return false; }
 };
 
 // Owns its tensors; used for generated weights and for writing files.

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "kernels/simd.h"
+
 namespace emot5::kernels {
 
 Act parse_act(const std::string& name) {
@@ -22,7 +24,7 @@ namespace {
 
 // exp(x) for x in [-87, 88]: x = n·ln2 + r, exp(r) by a degree-6 polynomial (Cephes' expf
 // coefficients), 2^n through the exponent bits. Plain arithmetic, so loops of it vectorize.
-inline float fast_exp(float x) {
+EMOT5_INLINE float fast_exp(float x) {
   x = std::min(88.0f, std::max(-87.0f, x));
   const float n = std::nearbyint(x * 1.44269504088896341f);
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -40,9 +42,9 @@ inline float fast_exp(float x) {
 }
 
 // tanh(y) = 1 - 2 / (exp(2y) + 1): absolute error about 1e-7.
-inline float fast_tanh(float y) { return 1.0f - 2.0f / (fast_exp(2.0f * y) + 1.0f); }
+EMOT5_INLINE float fast_tanh(float y) { return 1.0f - 2.0f / (fast_exp(2.0f * y) + 1.0f); }
 
-inline float gelu_new(float x) {
+EMOT5_INLINE float gelu_new(float x) {
   const float k = 0.7978845608028654f;
   return 0.5f * x * (1.0f + fast_tanh(k * (x + 0.044715f * x * x * x)));
 }
@@ -58,12 +60,12 @@ inline float act_one(float x, Act a) {
   return x;
 }
 
-}  // namespace
-
-void rms_norm(const float* x, const float* w, int rows, int cols, float eps, float* out) {
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + static_cast<long>(r) * cols;
-    float* o = out + static_cast<long>(r) * cols;
+// The loops below are compiled once per ISA (EMOT5_VERSIONS) and called on chunks of rows or
+// elements, split across threads by the callers.
+EMOT5_INLINE void rms_norm_rows_body(const float* x, const float* w, long r0, long r1, int cols, float eps, float* out) {
+  for (long r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    float* o = out + r * cols;
     float ss = 0.0f;
 #pragma omp simd reduction(+ : ss)
     for (int c = 0; c < cols; ++c) ss += xr[c] * xr[c];
@@ -73,12 +75,36 @@ void rms_norm(const float* x, const float* w, int rows, int cols, float eps, flo
   }
 }
 
+EMOT5_VERSIONS(void, rms_norm_rows, (const float* x, const float* w, long r0, long r1, int cols, float eps, float* out),
+               (x, w, r0, r1, cols, eps, out))
+
+EMOT5_INLINE void gelu_new_span_body(float* x, long n) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) x[i] = gelu_new(x[i]);
+}
+EMOT5_VERSIONS(void, gelu_new_span, (float* x, long n), (x, n))
+
+EMOT5_INLINE void gated_gelu_new_span_body(float* g, const float* u, long n) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) g[i] = gelu_new(g[i]) * u[i];
+}
+EMOT5_VERSIONS(void, gated_gelu_new_span, (float* g, const float* u, long n), (g, u, n))
+
+constexpr long kChunk = 4096, kParallelFrom = 32768;
+
+}  // namespace
+
+void rms_norm(const float* x, const float* w, int rows, int cols, float eps, float* out) {
+  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
+  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)),
+                  [&](long r0, long r1) { rms_norm_rows(x, w, r0, r1, cols, eps, out); });
+}
+
 // gelu_new, the activation of T5 v1.1 and flan-t5, has its own vectorized loop (split across
 // threads); the others are rare enough to stay scalar.
 void activate(float* x, long n, Act a) {
   if (a == Act::GeluNew) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (long i = 0; i < n; ++i) x[i] = gelu_new(x[i]);
+    parallel_chunks(n, kChunk, kParallelFrom, [&](long b, long e) { gelu_new_span(x + b, e - b); });
     return;
   }
   for (long i = 0; i < n; ++i) x[i] = act_one(x[i], a);
@@ -86,11 +112,25 @@ void activate(float* x, long n, Act a) {
 
 void gated_activate(float* g, const float* u, long n, Act a) {
   if (a == Act::GeluNew) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (long i = 0; i < n; ++i) g[i] = gelu_new(g[i]) * u[i];
+    parallel_chunks(n, kChunk, kParallelFrom, [&](long b, long e) { gated_gelu_new_span(g + b, u + b, e - b); });
     return;
   }
   for (long i = 0; i < n; ++i) g[i] = act_one(g[i], a) * u[i];
+}
+
+void gated_activate_rows(float* gu, int rows, int F, Act a) {
+  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, F));
+  auto rows_fn = [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      float* g = gu + r * 2L * F;
+      if (a == Act::GeluNew) {
+        gated_gelu_new_span(g, g + F, F);
+      } else {
+        for (int i = 0; i < F; ++i) g[i] = act_one(g[i], a) * g[F + i];
+      }
+    }
+  };
+  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, F)), rows_fn);
 }
 
 void softmax(float* x, int n) {

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/simd.h"
+
 namespace emot5::kernels {
 
 QuantizedMatrix quantize_rows(const float* w, int rows, int cols) {
@@ -30,15 +32,37 @@ QuantizedMatrix quantize_rows(const float* w, int rows, int cols) {
 
 namespace {
 
-// x row → u8 with zero point 128 and its scale: x ≈ (q - 128) · scale.
-float quantize_activation_row(const float* x, int K, uint8_t* out) {
+// x row → u8 with zero point 128 and its scale: x ≈ (q - 128) · scale. Rounds half to even.
+EMOT5_INLINE float quantize_activation_row_body(const float* x, int K, uint8_t* out) {
   float mx = 0.0f;
+#pragma omp simd reduction(max : mx)
   for (int k = 0; k < K; ++k) mx = std::max(mx, std::fabs(x[k]));
   const float s = mx > 0 ? mx / 127.0f : 1.0f;
   const float inv = 1.0f / s;
-  for (int k = 0; k < K; ++k) out[k] = static_cast<uint8_t>(std::lrint(std::clamp(x[k] * inv, -127.0f, 127.0f)) + 128);
+#pragma omp simd
+  for (int k = 0; k < K; ++k) {
+    const float v = std::nearbyint(std::min(127.0f, std::max(-127.0f, x[k] * inv)));
+    out[k] = static_cast<uint8_t>(static_cast<int>(v) + 128);
+  }
   return s;
 }
+EMOT5_VERSIONS(float, quantize_activation_row, (const float* x, int K, uint8_t* out), (x, K, out))
+
+// y row = acc row · sx · w.scale (+ beta · y row).
+EMOT5_INLINE void dequantize_row_body(const int32_t* acc, int N, float sx, const float* wscale, float beta, float* y) {
+  if (beta == 0.0f) {
+#pragma omp simd
+    for (int n = 0; n < N; ++n) y[n] = static_cast<float>(acc[n]) * sx * wscale[n];
+  } else {
+#pragma omp simd
+    for (int n = 0; n < N; ++n) y[n] = beta * y[n] + static_cast<float>(acc[n]) * sx * wscale[n];
+  }
+}
+
+EMOT5_VERSIONS(void, dequantize_row, (const int32_t* acc, int N, float sx, const float* wscale, float beta, float* y),
+               (acc, N, sx, wscale, beta, y))
+
+constexpr long kParallelFrom = 32768;  // elements; smaller products stay on one thread
 
 }  // namespace
 
@@ -51,22 +75,23 @@ void gemm_nt_int8(int M, int N, int K, const float* x, int ldx, const QuantizedM
   xq.resize(static_cast<size_t>(M) * K);
   xs.resize(static_cast<size_t>(M));
   acc.resize(static_cast<size_t>(M) * N);
-  for (int m = 0; m < M; ++m) xs[static_cast<size_t>(m)] = quantize_activation_row(x + static_cast<size_t>(m) * ldx, K, &xq[static_cast<size_t>(m) * K]);
+  // Plain pointers: inside the parallel lambdas a thread_local name would be the worker's own.
+  uint8_t* const xq_p = xq.data();
+  float* const xs_p = xs.data();
+  int32_t* const acc_p = acc.data();
+  parallel_chunks(M, std::max(1, 4096 / K), std::max(1L, kParallelFrom / K), [&](long m0, long m1) {
+    for (long m = m0; m < m1; ++m)
+      xs_p[m] = quantize_activation_row(x + static_cast<size_t>(m) * ldx, K, xq_p + static_cast<size_t>(m) * K);
+  });
   const int32_t co = 0;
   // acc = (xq - 128) · w.q^T
-  const auto st = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq.data(), K, 128, w.q.data(), K, 0, 0.0f,
-                                    acc.data(), N, &co);
+  const auto st = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq_p, K, 128, w.q.data(), K, 0, 0.0f, acc_p, N, &co);
   if (st != dnnl_success) throw std::runtime_error("oneDNN gemm_u8s8s32 failed with status " + std::to_string(st));
-  for (int m = 0; m < M; ++m) {
-    float* yr = y + static_cast<size_t>(m) * ldy;
-    const int32_t* ar = &acc[static_cast<size_t>(m) * N];
-    const float sx = xs[static_cast<size_t>(m)];
-    if (beta == 0.0f) {
-      for (int n = 0; n < N; ++n) yr[n] = static_cast<float>(ar[n]) * sx * w.scale[static_cast<size_t>(n)];
-    } else {
-      for (int n = 0; n < N; ++n) yr[n] = beta * yr[n] + static_cast<float>(ar[n]) * sx * w.scale[static_cast<size_t>(n)];
-    }
-  }
+  parallel_chunks(M, std::max(1, 4096 / N), std::max(1L, kParallelFrom / N), [&](long m0, long m1) {
+    for (long m = m0; m < m1; ++m)
+      dequantize_row(acc_p + static_cast<size_t>(m) * N, N, xs_p[m], w.scale.data(), beta,
+                     y + static_cast<size_t>(m) * ldy);
+  });
 }
 
 namespace naive {

@@ -22,11 +22,12 @@ Precision parse_precision(const std::string& s) {
   throw std::invalid_argument("precision must be f32 or int8, not '" + s + "'");
 }
 
-void linear(const Linear& l, const float* x, int rows, float* y, float beta) {
+void linear(const Linear& l, const float* x, int rows, float* y, float beta, int ldx) {
+  if (ldx == 0) ldx = l.in;
   if (l.q)
-    kernels::gemm_nt_int8(rows, l.out, l.in, x, l.in, *l.q, y, l.out, beta);
+    kernels::gemm_nt_int8(rows, l.out, l.in, x, ldx, *l.q, y, l.out, beta);
   else
-    gemm_nt(rows, l.out, l.in, x, l.in, l.w, l.in, y, l.out, beta);
+    gemm_nt(rows, l.out, l.in, x, ldx, l.w, l.in, y, l.out, beta);
 }
 
 PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {
@@ -57,25 +58,46 @@ const float* T5Model::take(const std::string& name, std::vector<int64_t> shape) 
   return owned_.back().data();
 }
 
-Linear T5Model::take_linear(const std::string& name, int out, int in) {
-  const size_t owned_before = owned_.size();
-  Linear l{take(name, {out, in}), nullptr, out, in};
-  const bool ffn_out = name.find(".DenseReluDense.wo.") != std::string::npos;
+// Gives back the memory of weights that were copied elsewhere: a widened copy is freed; pages of
+// the memory map are released (they are re-read only if touched again).
+void T5Model::release(const float* w, size_t n) {
+  for (auto it = owned_.begin(); it != owned_.end(); ++it)
+    if (it->data() == w) {
+      owned_.erase(it);
+      return;
+    }
+  if (!source_->pages_can_be_released()) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(w) + page - 1) & ~(page - 1);
+  const auto end = reinterpret_cast<uintptr_t>(w + n) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each, int in) {
+  const int out = out_each * static_cast<int>(names.size());
+  const size_t part = static_cast<size_t>(out_each) * in;
+  std::vector<const float*> parts;
+  for (const auto& n : names) parts.push_back(take(n, {out_each, in}));
+  Linear l{parts[0], nullptr, out, in};
+  std::vector<float> stacked;
+  if (parts.size() > 1) {
+    stacked.resize(part * parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) std::copy_n(parts[i], part, &stacked[i * part]);
+    l.w = stacked.data();
+  }
+  const bool ffn_out = names[0].find(".DenseReluDense.wo.") != std::string::npos;
   if (precision_ == Precision::Int8 && !ffn_out) {
     quantized_.push_back(std::make_unique<kernels::QuantizedMatrix>(kernels::quantize_rows(l.w, out, in)));
     l.q = quantized_.back().get();
+    l.w = nullptr;
     weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
     weight_bytes_ += l.q->q.size() + l.q->scale.size() * sizeof(float);
-    if (owned_.size() > owned_before) {
-      owned_.pop_back();  // the widened f32 copy is no longer needed
-    } else {
-      // Zero-copy from the memory map: give its pages back (they are re-read only if touched).
-      const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-      const auto begin = (reinterpret_cast<uintptr_t>(l.w) + page - 1) & ~(page - 1);
-      const auto end = (reinterpret_cast<uintptr_t>(l.w + static_cast<size_t>(out) * in)) & ~(page - 1);
-      if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-    }
-    l.w = nullptr;
+  }
+  if (l.w != parts[0])  // stacked or quantized: the parts are not used any more
+    for (const float* p : parts) release(p, part);
+  if (l.w == stacked.data() && l.w) {
+    owned_.push_back(std::move(stacked));
+    l.w = owned_.back().data();
   }
   return l;
 }
@@ -95,31 +117,32 @@ T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> wei
   // "sequence_output = sequence_output * (self.model_dim**-0.5)" for tied T5 v1.0.
   head_scale_ = config_.scale_decoder_outputs ? 1.0f / std::sqrt(static_cast<float>(D)) : 1.0f;
 
-  auto attention = [&](const std::string& p, bool bias) {
+  auto attention = [&](const std::string& p, bool self, bool bias) {
     T5Attention a;
-    a.q = take_linear(p + ".q.weight", I, D);
-    a.k = take_linear(p + ".k.weight", I, D);
-    a.v = take_linear(p + ".v.weight", I, D);
-    a.o = take_linear(p + ".o.weight", D, I);
+    if (self)
+      a.qkv = take_linear({p + ".q.weight", p + ".k.weight", p + ".v.weight"}, I, D);
+    else
+      for (auto [l, n] : {std::pair{&a.q, ".q.weight"}, {&a.k, ".k.weight"}, {&a.v, ".v.weight"}})
+        *l = take_linear({p + n}, I, D);
+    a.o = take_linear({p + ".o.weight"}, D, I);
     if (bias) a.relative_attention_bias = take(p + ".relative_attention_bias.weight", {NB, H});
     return a;
   };
   auto ff = [&](const std::string& p) {
     T5LayerFF f;
     if (config_.is_gated_act) {
-      f.wi_0 = take_linear(p + ".DenseReluDense.wi_0.weight", F, D);
-      f.wi_1 = take_linear(p + ".DenseReluDense.wi_1.weight", F, D);
+      f.wi = take_linear({p + ".DenseReluDense.wi_0.weight", p + ".DenseReluDense.wi_1.weight"}, F, D);
     } else {
-      f.wi = take_linear(p + ".DenseReluDense.wi.weight", F, D);
+      f.wi = take_linear({p + ".DenseReluDense.wi.weight"}, F, D);
     }
-    f.wo = take_linear(p + ".DenseReluDense.wo.weight", D, F);
+    f.wo = take_linear({p + ".DenseReluDense.wo.weight"}, D, F);
     f.layer_norm.weight = take(p + ".layer_norm.weight", {D});
     return f;
   };
   for (int i = 0; i < config_.num_layers; ++i) {
     const std::string p = "encoder.block." + std::to_string(i) + ".layer.";
     T5Block b;
-    b.self_attention = attention(p + "0.SelfAttention", i == 0);
+    b.self_attention = attention(p + "0.SelfAttention", true, i == 0);
     b.self_attention_norm.weight = take(p + "0.layer_norm.weight", {D});
     b.ff = ff(p + "1");
     encoder_.block.push_back(b);
@@ -128,9 +151,9 @@ T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> wei
   for (int i = 0; i < config_.num_decoder_layers; ++i) {
     const std::string p = "decoder.block." + std::to_string(i) + ".layer.";
     T5Block b;
-    b.self_attention = attention(p + "0.SelfAttention", i == 0);
+    b.self_attention = attention(p + "0.SelfAttention", true, i == 0);
     b.self_attention_norm.weight = take(p + "0.layer_norm.weight", {D});
-    b.cross_attention = attention(p + "1.EncDecAttention", false);
+    b.cross_attention = attention(p + "1.EncDecAttention", false, false);
     b.cross_attention_norm.weight = take(p + "1.layer_norm.weight", {D});
     b.ff = ff(p + "2");
     decoder_.block.push_back(b);
@@ -141,18 +164,15 @@ T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> wei
 // T5LayerFF: x = x + wo(act(wi_0(n)) * wi_1(n)), n = layer_norm(x).
 void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
   const int D = config_.d_model, F = config_.d_ff;
-  std::vector<float> n(static_cast<size_t>(rows) * D), g(static_cast<size_t>(rows) * F);
+  const int G = ff.wi.out;  // F, or 2F when gated: each row is [wi_0 n | wi_1 n]
+  std::vector<float> n(static_cast<size_t>(rows) * D), g(static_cast<size_t>(rows) * G);
   kernels::rms_norm(x, ff.layer_norm.weight, rows, D, config_.layer_norm_epsilon, n.data());
-  if (config_.is_gated_act) {
-    std::vector<float> u(g.size());
-    linear(ff.wi_0, n.data(), rows, g.data());
-    linear(ff.wi_1, n.data(), rows, u.data());
-    kernels::gated_activate(g.data(), u.data(), static_cast<long>(g.size()), act_);
-  } else {
-    linear(ff.wi, n.data(), rows, g.data());
+  linear(ff.wi, n.data(), rows, g.data());
+  if (config_.is_gated_act)
+    kernels::gated_activate_rows(g.data(), rows, F, act_);  // act(wi_0 n) · wi_1 n, into the first half
+  else
     kernels::activate(g.data(), static_cast<long>(g.size()), act_);
-  }
-  linear(ff.wo, g.data(), rows, x, 1.0f);  // residual add through beta = 1
+  linear(ff.wo, g.data(), rows, x, 1.0f, G);  // residual add through beta = 1
 }
 
 EncoderOutput T5Model::encode(const PackedBatch& batch) const {

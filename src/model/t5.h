@@ -30,21 +30,23 @@ struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
   int out = 0, in = 0;
 };
 
-// y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision.
-void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f);
+// y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision. x's rows are `ldx`
+// floats apart (0: l.in).
+void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f, int ldx = 0);
 
 struct T5LayerNorm {
   const float* weight = nullptr;  // (D)
 };
 
 struct T5Attention {
-  Linear q, k, v;  // (I, D)
+  Linear qkv;      // self-attention: q, k and v stacked (3I, D), one product
+  Linear q, k, v;  // cross-attention: (I, D) each (k and v run once, on the encoder output)
   Linear o;        // (D, I)
   const float* relative_attention_bias = nullptr;  // (num_buckets, H); layer 0 only
 };
 
 struct T5LayerFF {  // T5DenseActDense or T5DenseGatedActDense
-  Linear wi, wi_0, wi_1;  // (F, D): wi when not gated, wi_0/wi_1 when gated
+  Linear wi;  // (F, D), or wi_0 and wi_1 stacked (2F, D) when gated: one product
   Linear wo;              // (D, F)
   T5LayerNorm layer_norm;
 };
@@ -115,7 +117,9 @@ class T5Model {
 
  private:
   const float* take(const std::string& name, std::vector<int64_t> shape);
-  Linear take_linear(const std::string& name, int out, int in);
+  // One Linear of the weights `names`, each (out_each, in), stacked by rows.
+  Linear take_linear(const std::vector<std::string>& names, int out_each, int in);
+  void release(const float* w, size_t n);
   void feed_forward(const T5LayerFF& ff, float* x, int rows) const;
 
   T5Config config_;

@@ -29,10 +29,11 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
                             const float* n, const std::vector<int>& offsets, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim();
   const int T = offsets.back(), B = static_cast<int>(offsets.size()) - 1;
-  std::vector<float> q(static_cast<size_t>(T) * I), k(q.size()), v(q.size()), ctx(q.size());
-  linear(a.q, n, T, q.data());
-  linear(a.k, n, T, k.data());
-  linear(a.v, n, T, v.data());
+  // One product for q, k and v: row t of qkv is [q_t | k_t | v_t], 3I floats.
+  const int ld = 3 * I;
+  std::vector<float> qkv(static_cast<size_t>(T) * ld), ctx(static_cast<size_t>(T) * I);
+  linear(a.qkv, n, T, qkv.data());
+  const float *q = qkv.data(), *k = q + I, *v = q + 2 * I;
 #pragma omp parallel
   {
     std::vector<float> s;
@@ -41,16 +42,16 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
       const int b = bh / H, h = bh % H, off = offsets[b], L = offsets[b + 1] - off;
       if (L == 0) continue;
       s.resize(static_cast<size_t>(L) * L);
-      const size_t base = static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk;
+      const size_t base = static_cast<size_t>(off) * ld + static_cast<size_t>(h) * dk;
       // scores (L, L) = q_bh · k_bh^T + position_bias
-      gemm_nt(L, L, dk, &q[base], I, &k[base], I, s.data(), L);
+      gemm_nt(L, L, dk, q + base, ld, k + base, ld, s.data(), L);
       const float* pb = bias.row(h);
       for (int i = 0; i < L; ++i) {
         float* si = &s[static_cast<size_t>(i) * L];
         for (int j = 0; j < L; ++j) si[j] += pb[j - i];
         kernels::softmax(si, L);
       }
-      gemm_nn(L, dk, L, s.data(), L, &v[base], I, &ctx[base], I);
+      gemm_nn(L, dk, L, s.data(), L, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
     }
   }
   linear(a.o, ctx.data(), T, x, 1.0f);
@@ -84,15 +85,14 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
                             const float* n, DecoderState& st, size_t layer, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
   const int t = st.step, S = st.max_steps;
-  std::vector<float> q(static_cast<size_t>(B) * I), k(q.size()), v(q.size()), ctx(q.size());
-  linear(a.q, n, B, q.data());
-  linear(a.k, n, B, k.data());
-  linear(a.v, n, B, v.data());
+  std::vector<float> qkv(static_cast<size_t>(B) * 3 * I), ctx(static_cast<size_t>(B) * I);
+  linear(a.qkv, n, B, qkv.data());
   auto& K = st.self_k[layer];
   auto& Vc = st.self_v[layer];
   for (int b = 0; b < B; ++b) {
-    std::copy_n(&k[static_cast<size_t>(b) * I], I, &K[(static_cast<size_t>(b) * S + t) * I]);
-    std::copy_n(&v[static_cast<size_t>(b) * I], I, &Vc[(static_cast<size_t>(b) * S + t) * I]);
+    const float* row = &qkv[static_cast<size_t>(b) * 3 * I];
+    std::copy_n(row + I, I, &K[(static_cast<size_t>(b) * S + t) * I]);
+    std::copy_n(row + 2 * I, I, &Vc[(static_cast<size_t>(b) * S + t) * I]);
   }
   // Causal bias for this query position: bias[h][j] = table[bucket(j - t), h], j = 0..t.
   std::vector<float> bias(static_cast<size_t>(H) * (t + 1));
@@ -108,7 +108,7 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
     for (int bh = 0; bh < B * H; ++bh) {
       const int b = bh / H, h = bh % H;
       const size_t cache = static_cast<size_t>(b) * S * I + static_cast<size_t>(h) * dk;
-      attend_one(&q[static_cast<size_t>(b) * I + h * dk], &K[cache], &Vc[cache], t + 1, I, dk,
+      attend_one(&qkv[static_cast<size_t>(b) * 3 * I + h * dk], &K[cache], &Vc[cache], t + 1, I, dk,
                  &bias[static_cast<size_t>(h) * (t + 1)], s.data(), &ctx[static_cast<size_t>(b) * I + h * dk]);
     }
   }
