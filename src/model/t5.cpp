@@ -18,14 +18,17 @@ using kernels::gemm_nt;
 
 Precision parse_precision(const std::string& s) {
   if (s == "f32") return Precision::F32;
+  if (s == "bf16") return Precision::Bf16;
   if (s == "int8") return Precision::Int8;
-  throw std::invalid_argument("precision must be f32 or int8, not '" + s + "'");
+  throw std::invalid_argument("precision must be f32, bf16 or int8, not '" + s + "'");
 }
 
 void linear(const Linear& l, const float* x, int rows, float* y, float beta, int ldx) {
   if (ldx == 0) ldx = l.in;
   if (l.q)
     kernels::gemm_nt_int8(rows, l.out, l.in, x, ldx, *l.q, y, l.out, beta);
+  else if (l.b)
+    kernels::gemm_nt_bf16(rows, l.out, l.in, x, ldx, *l.b, y, l.out, beta);
   else
     gemm_nt(rows, l.out, l.in, x, ldx, l.w, l.in, y, l.out, beta);
 }
@@ -78,7 +81,10 @@ Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each,
   const size_t part = static_cast<size_t>(out_each) * in;
   std::vector<const float*> parts;
   for (const auto& n : names) parts.push_back(take(n, {out_each, in}));
-  Linear l{parts[0], nullptr, out, in};
+  Linear l;
+  l.w = parts[0];
+  l.out = out;
+  l.in = in;
   std::vector<float> stacked;
   if (parts.size() > 1) {
     stacked.resize(part * parts.size());
@@ -92,6 +98,12 @@ Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each,
     l.w = nullptr;
     weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
     weight_bytes_ += l.q->q.size() + l.q->scale.size() * sizeof(float);
+  } else if (precision_ == Precision::Bf16) {
+    bf16_.push_back(std::make_unique<kernels::Bf16Matrix>(kernels::to_bf16_matrix(l.w, out, in)));
+    l.b = bf16_.back().get();
+    l.w = nullptr;
+    weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
+    weight_bytes_ += l.b->w.size() * sizeof(uint16_t);
   }
   if (l.w != parts[0])  // stacked or quantized: the parts are not used any more
     for (const float* p : parts) release(p, part);

@@ -102,8 +102,12 @@ TEST_P(ClassifierParity, MultiTokenLabelsUseTeacherForcing) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, ClassifierParity,
                          ::testing::Values("tiny-v10-f32", "tiny-v11-tied-bf16", "tiny-v11-untied-f32"));
 
-TEST(Classifier, BatchEqualsSingleAndThreadsAgree) {
-  const auto clf = Classifier::load(test::data("tiny-v11-untied-f32"));
+class ClassifierPrecision : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ClassifierPrecision, BatchEqualsSingleAndThreadsAgree) {
+  ClassifierOptions o;
+  o.precision = GetParam();
+  const auto clf = Classifier::load(test::data("tiny-v11-untied-f32"), o);
   const std::vector<std::string> texts = {"i feel happy", "", "i am so scared of the dark and the night",
                                           "love", "what a surprise that was honestly"};
   const auto batch = clf.classify_batch(texts);
@@ -126,6 +130,8 @@ TEST(Classifier, BatchEqualsSingleAndThreadsAgree) {
       for (size_t l = 0; l < 6; ++l) EXPECT_NEAR(r[i].probabilities[l], batch[i].probabilities[l], 1e-5);
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Precisions, ClassifierPrecision, ::testing::Values("f32", "bf16", "int8"));
 
 TEST(Classifier, BadLabelFileNamesTheFile) {
   const auto d = test::copy_fixture("badlabels");
@@ -222,27 +228,30 @@ TEST(Checkpoint, ShardedAndF16Load) {
 namespace emot5 {
 namespace {
 
-// int8 against f32 with the built-in model on the whole test split: the accuracy guard of the
-// int8 path (at least 99.5% of labels agree; probabilities within 0.25).
-TEST(Precision, Int8AgreesWithF32OnTheTestSplit) {
+// int8 and bf16 against f32 with the built-in model on the whole test split: the accuracy guard
+// of the reduced precisions (at least 99.5% of labels agree; probabilities within 0.25).
+TEST(Precision, Int8AndBf16AgreeWithF32OnTheTestSplit) {
   const std::string model = std::string(EMOT5_SOURCE_DIR) + "/models/emot5-small";
   std::vector<std::string> texts;
   std::ifstream in(std::string(EMOT5_SOURCE_DIR) + "/data/emotion/test.jsonl");
   for (std::string line; std::getline(in, line);) texts.push_back(nlohmann::json::parse(line)["text"]);
   ASSERT_EQ(texts.size(), 2000u);
-  ClassifierOptions f32, int8;
-  f32.generate = int8.generate = false;
-  int8.precision = "int8";
+  ClassifierOptions f32;
+  f32.generate = false;
   const auto a = Classifier::load(model, f32).classify_batch(texts);
-  const auto b = Classifier::load(model, int8).classify_batch(texts);
-  size_t agree = 0;
-  float max_dp = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    agree += a[i].label_index == b[i].label_index;
-    for (size_t l = 0; l < 6; ++l) max_dp = std::max(max_dp, std::fabs(a[i].probabilities[l] - b[i].probabilities[l]));
+  for (const std::string precision : {"int8", "bf16"}) {
+    ClassifierOptions o = f32;
+    o.precision = precision;
+    const auto b = Classifier::load(model, o).classify_batch(texts);
+    size_t agree = 0;
+    float max_dp = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      agree += a[i].label_index == b[i].label_index;
+      for (size_t l = 0; l < 6; ++l) max_dp = std::max(max_dp, std::fabs(a[i].probabilities[l] - b[i].probabilities[l]));
+    }
+    EXPECT_GE(static_cast<double>(agree) / 2000.0, 0.995) << precision;
+    EXPECT_LE(max_dp, 0.25f) << precision;
   }
-  EXPECT_GE(static_cast<double>(agree) / 2000.0, 0.995);
-  EXPECT_LE(max_dp, 0.25f);
   EXPECT_THROW(Classifier::load(model, [] { ClassifierOptions o; o.precision = "fp4"; return o; }()),
                std::invalid_argument);
 }

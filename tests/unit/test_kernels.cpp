@@ -117,6 +117,7 @@ TEST(RelativePosition, BucketsMatchHfFormula) {
 }  // namespace
 }  // namespace emot5::kernels
 
+#include "kernels/bgemm.h"
 #include "kernels/qgemm.h"
 
 namespace emot5::kernels {
@@ -139,6 +140,49 @@ TEST(Int8Gemm, MatchesNaiveAndStaysNearF32) {
     }
     EXPECT_LE(worst, 0.02f * scale) << M << "x" << N << "x" << K;
   }
+}
+
+TEST(Bf16Gemm, MatchesNaiveAndStaysNearF32) {
+  for (const auto& [M, N, K] : {std::tuple{1, 384, 512}, std::tuple{25, 1152, 512}, std::tuple{7, 13, 64}}) {
+    for (const float beta : {0.0f, 1.0f}) {
+      const int ldx = K + 3;  // strided input rows, as the gated FFN's output projection reads them
+      const auto x = random_vec(static_cast<size_t>(M) * ldx, 31, 2.0f), w = random_vec(static_cast<size_t>(N) * K, 32, 0.05f);
+      const auto b = to_bf16_matrix(w.data(), N, K);
+      const int ldy = N + 5;
+      std::vector<float> fast(static_cast<size_t>(M) * ldy, 0.25f), ref = fast, f32 = fast;
+      gemm_nt_bf16(M, N, K, x.data(), ldx, b, fast.data(), ldy, beta);
+      naive::gemm_nt_bf16(M, N, K, x.data(), ldx, b, ref.data(), ldy, beta);
+      naive::gemm_nt(M, N, K, x.data(), ldx, w.data(), K, f32.data(), ldy, beta);
+      float scale = 0, worst = 0;
+      for (int m = 0; m < M; ++m)
+        for (int n = 0; n < ldy; ++n) {
+          const size_t i = static_cast<size_t>(m) * ldy + n;
+          if (n >= N) {  // outside the product: untouched
+            ASSERT_EQ(fast[i], 0.25f);
+            continue;
+          }
+          ASSERT_NEAR(fast[i], ref[i], 1e-4f * (1.0f + std::fabs(ref[i]))) << M << "x" << N << "x" << K << " at " << i;
+          scale = std::max(scale, std::fabs(f32[i]));
+          worst = std::max(worst, std::fabs(fast[i] - f32[i]));
+        }
+      // Error budget against f32: bf16 keeps 8 significant bits on both sides, about 1%.
+      EXPECT_LE(worst, 0.01f * scale) << M << "x" << N << "x" << K;
+    }
+  }
+  EXPECT_THROW(gemm_nt_bf16(1, 1, 1, std::vector<float>{1}.data(), 1, to_bf16_matrix(std::vector<float>{1}.data(), 1, 1),
+                            std::vector<float>{0}.data(), 1, 0.5f),
+               std::invalid_argument);
+}
+
+TEST(Bf16Gemm, RoundsToNearestEven) {
+  // 1 + 2^-8 is halfway between two bf16 values and rounds to even (1.0); 1 + 3·2^-8 rounds up.
+  const float x[4] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f, 0.0f};
+  uint16_t out[4];
+  f32_to_bf16_row(x, 4, out);
+  EXPECT_EQ(out[0], 0x3f80);
+  EXPECT_EQ(out[1], 0x3f82);
+  EXPECT_EQ(out[2], 0xc020);
+  EXPECT_EQ(out[3], 0x0000);
 }
 
 }  // namespace
