@@ -11,6 +11,7 @@
 #include "io/error.h"
 #include "kernels/gemm.h"
 #include "model/attention.h"
+#include "model/scratch.h"
 
 namespace emot5 {
 
@@ -177,14 +178,15 @@ T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> wei
 void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
   const int D = config_.d_model, F = config_.d_ff;
   const int G = ff.wi.out;  // F, or 2F when gated: each row is [wi_0 n | wi_1 n]
-  std::vector<float> n(static_cast<size_t>(rows) * D), g(static_cast<size_t>(rows) * G);
-  kernels::rms_norm(x, ff.layer_norm.weight, rows, D, config_.layer_norm_epsilon, n.data());
-  linear(ff.wi, n.data(), rows, g.data());
+  float* n = scratch(Scratch::FfnNormed, static_cast<size_t>(rows) * D);
+  float* g = scratch(Scratch::FfnInner, static_cast<size_t>(rows) * G);
+  kernels::rms_norm(x, ff.layer_norm.weight, rows, D, config_.layer_norm_epsilon, n);
+  linear(ff.wi, n, rows, g);
   if (config_.is_gated_act)
-    kernels::gated_activate_rows(g.data(), rows, F, act_);  // act(wi_0 n) · wi_1 n, into the first half
+    kernels::gated_activate_rows(g, rows, F, act_);  // act(wi_0 n) · wi_1 n, into the first half
   else
-    kernels::activate(g.data(), static_cast<long>(g.size()), act_);
-  linear(ff.wo, g.data(), rows, x, 1.0f, G);  // residual add through beta = 1
+    kernels::activate(g, static_cast<long>(rows) * G, act_);
+  linear(ff.wo, g, rows, x, 1.0f, G);  // residual add through beta = 1
 }
 
 EncoderOutput T5Model::encode(const PackedBatch& batch) const {
@@ -192,7 +194,9 @@ EncoderOutput T5Model::encode(const PackedBatch& batch) const {
   const int T = static_cast<int>(batch.ids.size());
   EncoderOutput out;
   out.offsets = batch.offsets;
-  std::vector<float> x(static_cast<size_t>(T) * D), n(x.size());
+  const size_t xn = static_cast<size_t>(T) * D;
+  float* x = scratch(Scratch::Hidden, xn);
+  float* n = scratch(Scratch::Normed, xn);
   for (int t = 0; t < T; ++t) {
     const int id = batch.ids[t];
     if (id < 0 || id >= V)
@@ -202,12 +206,12 @@ EncoderOutput T5Model::encode(const PackedBatch& batch) const {
   }
   const EncoderBias bias(encoder_.block[0].self_attention.relative_attention_bias, config_, batch.offsets);
   for (const auto& blk : encoder_.block) {
-    kernels::rms_norm(x.data(), blk.self_attention_norm.weight, T, D, config_.layer_norm_epsilon, n.data());
-    encoder_self_attention(blk.self_attention, bias, config_, n.data(), batch.offsets, x.data());
-    feed_forward(blk.ff, x.data(), T);
+    kernels::rms_norm(x, blk.self_attention_norm.weight, T, D, config_.layer_norm_epsilon, n);
+    encoder_self_attention(blk.self_attention, bias, config_, n, batch.offsets, x);
+    feed_forward(blk.ff, x, T);
   }
-  out.hidden.resize(x.size());
-  kernels::rms_norm(x.data(), encoder_.final_layer_norm.weight, T, D, config_.layer_norm_epsilon,
+  out.hidden.resize(xn);
+  kernels::rms_norm(x, encoder_.final_layer_norm.weight, T, D, config_.layer_norm_epsilon,
                     out.hidden.data());
   return out;
 }
@@ -240,7 +244,9 @@ void T5Model::decode_step(DecoderState& st, const int* tokens) const {
   const int D = config_.d_model, V = config_.vocab_size, B = st.batch;
   if (st.step >= st.max_steps)
     throw std::invalid_argument("decode_step: step " + std::to_string(st.step) + " exceeds max_steps");
-  std::vector<float> x(static_cast<size_t>(B) * D), n(x.size());
+  const size_t xn = static_cast<size_t>(B) * D;
+  float* x = scratch(Scratch::Hidden, xn);
+  float* n = scratch(Scratch::Normed, xn);
   for (int b = 0; b < B; ++b) {
     if (tokens[b] < 0 || tokens[b] >= V)
       throw std::invalid_argument("decoder token id " + std::to_string(tokens[b]) + " is outside the vocabulary");
@@ -249,16 +255,16 @@ void T5Model::decode_step(DecoderState& st, const int* tokens) const {
   const float* bias = decoder_.block[0].self_attention.relative_attention_bias;
   for (size_t l = 0; l < decoder_.block.size(); ++l) {
     const auto& blk = decoder_.block[l];
-    kernels::rms_norm(x.data(), blk.self_attention_norm.weight, B, D, config_.layer_norm_epsilon, n.data());
-    decoder_self_attention(blk.self_attention, bias, config_, n.data(), st, l, x.data());
-    kernels::rms_norm(x.data(), blk.cross_attention_norm.weight, B, D, config_.layer_norm_epsilon, n.data());
-    decoder_cross_attention(blk.cross_attention, config_, n.data(), st, l, x.data());
-    feed_forward(blk.ff, x.data(), B);
+    kernels::rms_norm(x, blk.self_attention_norm.weight, B, D, config_.layer_norm_epsilon, n);
+    decoder_self_attention(blk.self_attention, bias, config_, n, st, l, x);
+    kernels::rms_norm(x, blk.cross_attention_norm.weight, B, D, config_.layer_norm_epsilon, n);
+    decoder_cross_attention(blk.cross_attention, config_, n, st, l, x);
+    feed_forward(blk.ff, x, B);
   }
-  st.hidden.resize(x.size());
-  kernels::rms_norm(x.data(), decoder_.final_layer_norm.weight, B, D, config_.layer_norm_epsilon,
+  st.hidden.resize(xn);
+  kernels::rms_norm(x, decoder_.final_layer_norm.weight, B, D, config_.layer_norm_epsilon,
                     st.hidden.data());
-  if (head_scale_ != 1.0f) kernels::scale_inplace(st.hidden.data(), head_scale_, static_cast<long>(x.size()));
+  if (head_scale_ != 1.0f) kernels::scale_inplace(st.hidden.data(), head_scale_, static_cast<long>(xn));
   ++st.step;
 }
 

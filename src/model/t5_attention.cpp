@@ -6,6 +6,7 @@
 #include "kernels/ops.h"
 #include "model/attention.h"
 #include "model/relative_position.h"
+#include "model/scratch.h"
 
 namespace emot5 {
 
@@ -31,30 +32,30 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
   const int T = offsets.back(), B = static_cast<int>(offsets.size()) - 1;
   // One product for q, k and v: row t of qkv is [q_t | k_t | v_t], 3I floats.
   const int ld = 3 * I;
-  std::vector<float> qkv(static_cast<size_t>(T) * ld), ctx(static_cast<size_t>(T) * I);
-  linear(a.qkv, n, T, qkv.data());
-  const float *q = qkv.data(), *k = q + I, *v = q + 2 * I;
+  float* qkv = scratch(Scratch::Qkv, static_cast<size_t>(T) * ld);
+  float* ctx = scratch(Scratch::Context, static_cast<size_t>(T) * I);
+  linear(a.qkv, n, T, qkv);
+  const float *q = qkv, *k = q + I, *v = q + 2 * I;
 #pragma omp parallel
   {
-    std::vector<float> s;
 #pragma omp for schedule(dynamic)
     for (int bh = 0; bh < B * H; ++bh) {
       const int b = bh / H, h = bh % H, off = offsets[b], L = offsets[b + 1] - off;
       if (L == 0) continue;
-      s.resize(static_cast<size_t>(L) * L);
+      float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * L);
       const size_t base = static_cast<size_t>(off) * ld + static_cast<size_t>(h) * dk;
       // scores (L, L) = q_bh · k_bh^T + position_bias
-      gemm_nt(L, L, dk, q + base, ld, k + base, ld, s.data(), L);
+      gemm_nt(L, L, dk, q + base, ld, k + base, ld, s, L);
       const float* pb = bias.row(h);
       for (int i = 0; i < L; ++i) {
         float* si = &s[static_cast<size_t>(i) * L];
         for (int j = 0; j < L; ++j) si[j] += pb[j - i];
         kernels::softmax(si, L);
       }
-      gemm_nn(L, dk, L, s.data(), L, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
+      gemm_nn(L, dk, L, s, L, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
     }
   }
-  linear(a.o, ctx.data(), T, x, 1.0f);
+  linear(a.o, ctx, T, x, 1.0f);
 }
 
 namespace {
@@ -85,8 +86,9 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
                             const float* n, DecoderState& st, size_t layer, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
   const int t = st.step, S = st.max_steps;
-  std::vector<float> qkv(static_cast<size_t>(B) * 3 * I), ctx(static_cast<size_t>(B) * I);
-  linear(a.qkv, n, B, qkv.data());
+  float* qkv = scratch(Scratch::Qkv, static_cast<size_t>(B) * 3 * I);
+  float* ctx = scratch(Scratch::Context, static_cast<size_t>(B) * I);
+  linear(a.qkv, n, B, qkv);
   auto& K = st.self_k[layer];
   auto& Vc = st.self_v[layer];
   for (int b = 0; b < B; ++b) {
@@ -95,7 +97,7 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
     std::copy_n(row + 2 * I, I, &Vc[(static_cast<size_t>(b) * S + t) * I]);
   }
   // Causal bias for this query position: bias[h][j] = table[bucket(j - t), h], j = 0..t.
-  std::vector<float> bias(static_cast<size_t>(H) * (t + 1));
+  float* bias = scratch(Scratch::Bias, static_cast<size_t>(H) * (t + 1));
   for (int j = 0; j <= t; ++j) {
     const int bucket = relative_position_bucket(j - t, false, c.relative_attention_num_buckets,
                                                 c.relative_attention_max_distance);
@@ -103,28 +105,28 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
   }
 #pragma omp parallel
   {
-    std::vector<float> s(static_cast<size_t>(t) + 1);
+    float* s = scratch(Scratch::Scores, static_cast<size_t>(t) + 1);
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * H; ++bh) {
       const int b = bh / H, h = bh % H;
       const size_t cache = static_cast<size_t>(b) * S * I + static_cast<size_t>(h) * dk;
       attend_one(&qkv[static_cast<size_t>(b) * 3 * I + h * dk], &K[cache], &Vc[cache], t + 1, I, dk,
-                 &bias[static_cast<size_t>(h) * (t + 1)], s.data(), &ctx[static_cast<size_t>(b) * I + h * dk]);
+                 &bias[static_cast<size_t>(h) * (t + 1)], s, &ctx[static_cast<size_t>(b) * I + h * dk]);
     }
   }
-  linear(a.o, ctx.data(), B, x, 1.0f);
+  linear(a.o, ctx, B, x, 1.0f);
 }
 
 void decoder_cross_attention(const T5Attention& a, const T5Config& c, const float* n,
                              const DecoderState& st, size_t layer, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
-  std::vector<float> q(static_cast<size_t>(B) * I), ctx(q.size());
-  linear(a.q, n, B, q.data());
+  float* q = scratch(Scratch::Qkv, static_cast<size_t>(B) * I);
+  float* ctx = scratch(Scratch::Context, static_cast<size_t>(B) * I);
+  linear(a.q, n, B, q);
   const auto& K = st.cross_k[layer];
   const auto& Vc = st.cross_v[layer];
 #pragma omp parallel
   {
-    std::vector<float> s;
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * H; ++bh) {
       const int b = bh / H, h = bh % H, off = st.enc_offsets[b], L = st.enc_offsets[b + 1] - off;
@@ -133,13 +135,12 @@ void decoder_cross_attention(const T5Attention& a, const T5Config& c, const floa
         std::fill(out, out + dk, 0.0f);
         continue;
       }
-      s.resize(static_cast<size_t>(L));
+      float* s = scratch(Scratch::Scores, static_cast<size_t>(L));
       const size_t base = static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk;
-      attend_one(&q[static_cast<size_t>(b) * I + h * dk], &K[base], &Vc[base], L, I, dk, nullptr,
-                 s.data(), out);
+      attend_one(&q[static_cast<size_t>(b) * I + h * dk], &K[base], &Vc[base], L, I, dk, nullptr, s, out);
     }
   }
-  linear(a.o, ctx.data(), B, x, 1.0f);
+  linear(a.o, ctx, B, x, 1.0f);
 }
 
 }  // namespace emot5

@@ -1,0 +1,29 @@
+// Per-thread scratch buffers for the forward pass's temporaries. Each slot keeps the largest
+// size asked of it on this thread, so once a thread has seen its largest batch the layers run
+// without allocating. A slot is owned by one function at a time; the enum documents who.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+namespace emot5 {
+
+enum class Scratch {
+  Hidden,      // encode / decode_step: the residual stream x
+  Normed,      // encode / decode_step: rms_norm(x) for attention
+  FfnNormed,   // feed_forward: rms_norm(x)
+  FfnInner,    // feed_forward: wi n, then the activation
+  Qkv,         // self-attention: q|k|v rows (or cross-attention's q)
+  Context,     // attention: the heads' outputs before o
+  Scores,      // attention, inside the parallel loop: one head's scores (one per thread)
+  Bias,        // decoder self-attention: this step's position bias
+  Count
+};
+
+inline float* scratch(Scratch slot, size_t n) {
+  thread_local std::vector<float> buffers[static_cast<size_t>(Scratch::Count)];
+  auto& b = buffers[static_cast<size_t>(slot)];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+}  // namespace emot5
