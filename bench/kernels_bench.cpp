@@ -1,0 +1,87 @@
+// The matrix products of one flan-t5-small encoder layer (d_model 512, q|k|v 1152, gated FFN
+// 2048, FFN output 512 from 1024) in f32, bf16 and int8, at batch 1 (25 tokens, an average test
+// sentence) and batch 32 (800 tokens). Prints the machine, ISA, threads and command.
+//   build/bench/emot5_kernels_bench --threads 2
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/bgemm.h"
+#include "kernels/cpu.h"
+#include "kernels/gemm.h"
+#include "kernels/qgemm.h"
+
+namespace {
+
+using namespace emot5::kernels;
+
+std::vector<float> random_vec(size_t n, unsigned seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+enum Prec { F32, Bf16, Int8 };
+
+void product(benchmark::State& state, Prec prec) {
+  const int M = static_cast<int>(state.range(0)), N = static_cast<int>(state.range(1)), K = static_cast<int>(state.range(2));
+  const auto x = random_vec(static_cast<size_t>(M) * K, 1, 1.0f), w = random_vec(static_cast<size_t>(N) * K, 2, 0.05f);
+  std::vector<float> y(static_cast<size_t>(M) * N);
+  const auto q = prec == Int8 ? quantize_rows(w.data(), N, K) : QuantizedMatrix{};
+  const auto b = prec == Bf16 ? to_bf16_matrix(w.data(), N, K) : Bf16Matrix{};
+  for (auto _ : state) {
+    if (prec == F32) gemm_nt(M, N, K, x.data(), K, w.data(), K, y.data(), N);
+    if (prec == Bf16) gemm_nt_bf16(M, N, K, x.data(), K, b, y.data(), N);
+    if (prec == Int8) gemm_nt_int8(M, N, K, x.data(), K, q, y.data(), N);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * N * K / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  for (int M : {25, 800})
+    for (auto [N, K] : {std::pair{1152, 512}, {2048, 512}, {512, 1024}}) b->Args({M, N, K});
+  b->ArgNames({"M", "N", "K"})->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK_CAPTURE(product, f32, F32)->Apply(shapes);
+BENCHMARK_CAPTURE(product, bf16, Bf16)->Apply(shapes);
+BENCHMARK_CAPTURE(product, int8, Int8)->Apply(shapes);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command;
+  for (int i = 0; i < argc; ++i) {
+    if (i) command += ' ';
+    command += argv[i];
+  }
+  // --threads N (ours), before Google Benchmark parses the rest.
+  int threads = 0;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  if (threads > 0) omp_set_num_threads(threads);
+  const auto& cpu = cpu_info();
+  benchmark::AddCustomContext("cpu_model", cpu.model);
+  benchmark::AddCustomContext("isa", cpu.best_isa());
+  benchmark::AddCustomContext("threads", std::to_string(omp_get_max_threads()));
+  benchmark::AddCustomContext("command", command);
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
