@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "io/error.h"
+#include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "model/attention.h"
 #include "model/scratch.h"
@@ -99,7 +100,9 @@ Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each,
     l.w = nullptr;
     weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
     weight_bytes_ += l.q->q.size() + l.q->scale.size() * sizeof(float);
-  } else if (precision_ == Precision::Bf16) {
+  } else if (precision_ == Precision::Bf16 || (precision_ == Precision::Int8 && kernels::cpu_info().avx512_bf16)) {
+    // bf16; in int8 mode also the FFN output projection, where the CPU multiplies bf16 natively
+    // (elsewhere oneDNN would emulate bf16, slower than f32).
     bf16_.push_back(std::make_unique<kernels::Bf16Matrix>(kernels::to_bf16_matrix(l.w, out, in)));
     l.b = bf16_.back().get();
     l.w = nullptr;

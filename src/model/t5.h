@@ -20,8 +20,9 @@
 namespace emot5 {
 
 // How the linear layers' weights are held. Int8 quantizes every linear layer except T5's FFN
-// output projection `wo` (its inputs have outliers that per-row int8 loses); Bf16 holds every
-// linear layer in bf16. Both keep the embedding and the head in f32.
+// output projection `wo` (its inputs have outliers that per-row int8 loses), which it holds in
+// bf16 where the CPU has AVX-512 BF16 and in f32 elsewhere; Bf16 holds every linear layer in
+// bf16. Both keep the embedding and the head in f32.
 enum class Precision { F32, Bf16, Int8 };
 Precision parse_precision(const std::string& s);  // "f32", "bf16" or "int8"
 
