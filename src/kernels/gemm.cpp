@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/foreign.h"
+
 namespace emot5::kernels {
 
 namespace {
@@ -18,12 +20,14 @@ void check(dnnl_status_t s) {
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta) {
   if (M == 0 || N == 0) return;
+  const ForeignCall foreign;
   check(dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc));
 }
 
 void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta) {
   if (M == 0 || N == 0) return;
+  const ForeignCall foreign;
   check(dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc));
 }
 

@@ -84,11 +84,11 @@ EMOT5_INLINE void gelu_new_span_body(float* x, long n) {
 }
 EMOT5_VERSIONS(void, gelu_new_span, (float* x, long n), (x, n))
 
-EMOT5_INLINE void gated_gelu_new_span_body(float* g, const float* u, long n) {
+EMOT5_INLINE void gated_gelu_new_span_body(const float* g, const float* u, float* out, long n) {
 #pragma omp simd
-  for (long i = 0; i < n; ++i) g[i] = gelu_new(g[i]) * u[i];
+  for (long i = 0; i < n; ++i) out[i] = gelu_new(g[i]) * u[i];
 }
-EMOT5_VERSIONS(void, gated_gelu_new_span, (float* g, const float* u, long n), (g, u, n))
+EMOT5_VERSIONS(void, gated_gelu_new_span, (const float* g, const float* u, float* out, long n), (g, u, out, n))
 
 constexpr long kChunk = 4096, kParallelFrom = 32768;
 
@@ -112,21 +112,22 @@ void activate(float* x, long n, Act a) {
 
 void gated_activate(float* g, const float* u, long n, Act a) {
   if (a == Act::GeluNew) {
-    parallel_chunks(n, kChunk, kParallelFrom, [&](long b, long e) { gated_gelu_new_span(g + b, u + b, e - b); });
+    parallel_chunks(n, kChunk, kParallelFrom, [&](long b, long e) { gated_gelu_new_span(g + b, u + b, g + b, e - b); });
     return;
   }
   for (long i = 0; i < n; ++i) g[i] = act_one(g[i], a) * u[i];
 }
 
-void gated_activate_rows(float* gu, int rows, int F, Act a) {
+void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
   const long rows_per_chunk = std::max(1L, kChunk / std::max(1, F));
   auto rows_fn = [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
-      float* g = gu + r * 2L * F;
+      const float* g = gu + r * 2L * F;
+      float* o = out + r * F;
       if (a == Act::GeluNew) {
-        gated_gelu_new_span(g, g + F, F);
+        gated_gelu_new_span(g, g + F, o, F);
       } else {
-        for (int i = 0; i < F; ++i) g[i] = act_one(g[i], a) * g[F + i];
+        for (int i = 0; i < F; ++i) o[i] = act_one(g[i], a) * g[F + i];
       }
     }
   };

@@ -14,8 +14,8 @@ void rms_norm(const float* x, const float* w, int rows, int cols, float eps, flo
 void activate(float* x, long n, Act act);
 // In place: g = act(g) · u (gated FFN).
 void gated_activate(float* g, const float* u, long n, Act act);
-// Fused gated FFN rows: gu is (rows, 2F), each row [g | u]; in place g = act(g) · u.
-void gated_activate_rows(float* gu, int rows, int F, Act act);
+// Fused gated FFN rows: gu is (rows, 2F), each row [g | u]; out (rows, F) = act(g) · u.
+void gated_activate_rows(const float* gu, int rows, int F, Act act, float* out);
 // In place softmax of one row.
 void softmax(float* x, int n);
 // log-softmax of one row into out; returns the log of the normalizer (logsumexp).

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/foreign.h"
 #include "kernels/simd.h"
 
 namespace emot5::kernels {
@@ -85,6 +86,7 @@ void gemm_nt_int8(int M, int N, int K, const float* x, int ldx, const QuantizedM
   });
   const int32_t co = 0;
   // acc = (xq - 128) · w.q^T
+  ForeignCall foreign;
   const auto st = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq_p, K, 128, w.q.data(), K, 0, 0.0f, acc_p, N, &co);
   if (st != dnnl_success) throw std::runtime_error("oneDNN gemm_u8s8s32 failed with status " + std::to_string(st));
   parallel_chunks(M, std::max(1, 4096 / N), std::max(1L, kParallelFrom / N), [&](long m0, long m1) {

@@ -11,7 +11,8 @@ enum class Scratch {
   Hidden,      // encode / decode_step: the residual stream x
   Normed,      // encode / decode_step: rms_norm(x) for attention
   FfnNormed,   // feed_forward: rms_norm(x)
-  FfnInner,    // feed_forward: wi n, then the activation
+  FfnInner,    // feed_forward: wi n ([wi_0 n | wi_1 n] when gated)
+  FfnGated,    // feed_forward: act(wi_0 n) · wi_1 n
   Qkv,         // self-attention: q|k|v rows (or cross-attention's q)
   Context,     // attention: the heads' outputs before o
   Scores,      // attention, inside the parallel loop: one head's scores (one per thread)

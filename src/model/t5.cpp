@@ -29,10 +29,8 @@ void linear(const Linear& l, const float* x, int rows, float* y, float beta, int
   if (ldx == 0) ldx = l.in;
   if (l.q)
     kernels::gemm_nt_int8(rows, l.out, l.in, x, ldx, *l.q, y, l.out, beta);
-  else if (l.b)
-    kernels::gemm_nt_bf16(rows, l.out, l.in, x, ldx, *l.b, y, l.out, beta);
   else
-    gemm_nt(rows, l.out, l.in, x, ldx, l.w, l.in, y, l.out, beta);
+    l.p->multiply(rows, x, ldx, y, l.out, beta);
 }
 
 PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {
@@ -83,38 +81,32 @@ Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each,
   const size_t part = static_cast<size_t>(out_each) * in;
   std::vector<const float*> parts;
   for (const auto& n : names) parts.push_back(take(n, {out_each, in}));
-  Linear l;
-  l.w = parts[0];
-  l.out = out;
-  l.in = in;
+  const float* w = parts[0];
   std::vector<float> stacked;
   if (parts.size() > 1) {
     stacked.resize(part * parts.size());
     for (size_t i = 0; i < parts.size(); ++i) std::copy_n(parts[i], part, &stacked[i * part]);
-    l.w = stacked.data();
+    w = stacked.data();
   }
+  Linear l;
+  l.out = out;
+  l.in = in;
+  weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);  // take() counted them as f32
   const bool ffn_out = names[0].find(".DenseReluDense.wo.") != std::string::npos;
   if (precision_ == Precision::Int8 && !ffn_out) {
-    quantized_.push_back(std::make_unique<kernels::QuantizedMatrix>(kernels::quantize_rows(l.w, out, in)));
+    quantized_.push_back(std::make_unique<kernels::QuantizedMatrix>(kernels::quantize_rows(w, out, in)));
     l.q = quantized_.back().get();
-    l.w = nullptr;
-    weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
     weight_bytes_ += l.q->q.size() + l.q->scale.size() * sizeof(float);
-  } else if (precision_ == Precision::Bf16 || (precision_ == Precision::Int8 && kernels::cpu_info().avx512_bf16)) {
-    // bf16; in int8 mode also the FFN output projection, where the CPU multiplies bf16 natively
-    // (elsewhere oneDNN would emulate bf16, slower than f32).
-    bf16_.push_back(std::make_unique<kernels::Bf16Matrix>(kernels::to_bf16_matrix(l.w, out, in)));
-    l.b = bf16_.back().get();
-    l.w = nullptr;
-    weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);
-    weight_bytes_ += l.b->w.size() * sizeof(uint16_t);
+  } else {
+    // bf16 for Bf16, and for Int8's FFN output where the CPU multiplies bf16 natively (elsewhere
+    // oneDNN would emulate bf16, slower than f32); f32 otherwise.
+    const bool bf16 = precision_ == Precision::Bf16 || (precision_ == Precision::Int8 && kernels::cpu_info().avx512_bf16);
+    packed_.push_back(std::make_unique<kernels::PackedMatrix>(w, out, in, bf16 ? kernels::WeightType::Bf16
+                                                                                : kernels::WeightType::F32));
+    l.p = packed_.back().get();
+    weight_bytes_ += l.p->bytes();
   }
-  if (l.w != parts[0])  // stacked or quantized: the parts are not used any more
-    for (const float* p : parts) release(p, part);
-  if (l.w == stacked.data() && l.w) {
-    owned_.push_back(std::move(stacked));
-    l.w = owned_.back().data();
-  }
+  for (const float* p : parts) release(p, part);  // packed or quantized: the originals are not used any more
   return l;
 }
 
@@ -185,11 +177,14 @@ void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
   float* g = scratch(Scratch::FfnInner, static_cast<size_t>(rows) * G);
   kernels::rms_norm(x, ff.layer_norm.weight, rows, D, config_.layer_norm_epsilon, n);
   linear(ff.wi, n, rows, g);
-  if (config_.is_gated_act)
-    kernels::gated_activate_rows(g, rows, F, act_);  // act(wi_0 n) · wi_1 n, into the first half
-  else
+  if (config_.is_gated_act) {
+    float* h = scratch(Scratch::FfnGated, static_cast<size_t>(rows) * F);
+    kernels::gated_activate_rows(g, rows, F, act_, h);  // act(wi_0 n) · wi_1 n
+    g = h;
+  } else {
     kernels::activate(g, static_cast<long>(rows) * G, act_);
-  linear(ff.wo, g, rows, x, 1.0f, G);  // residual add through beta = 1
+  }
+  linear(ff.wo, g, rows, x, 1.0f);  // residual add through beta = 1
 }
 
 EncoderOutput T5Model::encode(const PackedBatch& batch) const {

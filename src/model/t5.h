@@ -14,22 +14,22 @@
 #include "io/config.h"
 #include "io/tensor_source.h"
 #include "kernels/ops.h"
-#include "kernels/bgemm.h"
+#include "kernels/matmul.h"
 #include "kernels/qgemm.h"
 
 namespace emot5 {
 
-// How the linear layers' weights are held. Int8 quantizes every linear layer except T5's FFN
-// output projection `wo` (its inputs have outliers that per-row int8 loses), which it holds in
-// bf16 where the CPU has AVX-512 BF16 and in f32 elsewhere; Bf16 holds every linear layer in
-// bf16. Both keep the embedding and the head in f32.
+// How the linear layers' weights are held (always packed once at load for the CPU's kernels).
+// F32 and Bf16: every linear layer in that type. Int8 quantizes every linear layer except T5's
+// FFN output projection `wo` (its inputs have outliers that per-row int8 loses), which it holds
+// in bf16 where the CPU has AVX-512 BF16 and in f32 elsewhere. All keep the embedding and the
+// head in f32.
 enum class Precision { F32, Bf16, Int8 };
 Precision parse_precision(const std::string& s);  // "f32", "bf16" or "int8"
 
 struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
-  const float* w = nullptr;                   // (out, in), f32; null when quantized
-  const kernels::QuantizedMatrix* q = nullptr;  // int8 weights, when quantized
-  const kernels::Bf16Matrix* b = nullptr;       // bf16 weights
+  const kernels::PackedMatrix* p = nullptr;     // f32 or bf16 weights, packed for oneDNN's matmul
+  const kernels::QuantizedMatrix* q = nullptr;  // or int8 weights
   int out = 0, in = 0;
 };
 
@@ -129,7 +129,7 @@ class T5Model {
   std::shared_ptr<const TensorSource> source_;
   std::vector<std::vector<float>> owned_;  // widened or realigned weights
   std::vector<std::unique_ptr<kernels::QuantizedMatrix>> quantized_;
-  std::vector<std::unique_ptr<kernels::Bf16Matrix>> bf16_;
+  std::vector<std::unique_ptr<kernels::PackedMatrix>> packed_;
   Precision precision_ = Precision::F32;
   size_t weight_bytes_ = 0;
   kernels::Act act_;

@@ -117,7 +117,7 @@ TEST(RelativePosition, BucketsMatchHfFormula) {
 }  // namespace
 }  // namespace emot5::kernels
 
-#include "kernels/bgemm.h"
+#include "kernels/matmul.h"
 #include "kernels/qgemm.h"
 
 namespace emot5::kernels {
@@ -142,16 +142,22 @@ TEST(Int8Gemm, MatchesNaiveAndStaysNearF32) {
   }
 }
 
-TEST(Bf16Gemm, MatchesNaiveAndStaysNearF32) {
-  for (const auto& [M, N, K] : {std::tuple{1, 384, 512}, std::tuple{25, 1152, 512}, std::tuple{7, 13, 64}}) {
+class PackedGemm : public ::testing::TestWithParam<WeightType> {};
+
+TEST_P(PackedGemm, MatchesNaiveAndStaysNearF32) {
+  const WeightType type = GetParam();
+  for (const auto& [M, N, K] : {std::tuple{1, 384, 512}, std::tuple{25, 1152, 512}, std::tuple{7, 13, 64},
+                                std::tuple{300, 64, 96}}) {
+    const auto w = random_vec(static_cast<size_t>(N) * K, 32, 0.05f);
+    const PackedMatrix packed(w.data(), N, K, type);
+    EXPECT_GE(packed.bytes(), static_cast<size_t>(N) * K * (type == WeightType::Bf16 ? 2 : 4));
     for (const float beta : {0.0f, 1.0f}) {
       const int ldx = K + 3;  // strided input rows, as the gated FFN's output projection reads them
-      const auto x = random_vec(static_cast<size_t>(M) * ldx, 31, 2.0f), w = random_vec(static_cast<size_t>(N) * K, 32, 0.05f);
-      const auto b = to_bf16_matrix(w.data(), N, K);
+      const auto x = random_vec(static_cast<size_t>(M) * ldx, 31, 2.0f);
       const int ldy = N + 5;
       std::vector<float> fast(static_cast<size_t>(M) * ldy, 0.25f), ref = fast, f32 = fast;
-      gemm_nt_bf16(M, N, K, x.data(), ldx, b, fast.data(), ldy, beta);
-      naive::gemm_nt_bf16(M, N, K, x.data(), ldx, b, ref.data(), ldy, beta);
+      packed.multiply(M, x.data(), ldx, fast.data(), ldy, beta);
+      naive::gemm_nt_typed(M, N, K, x.data(), ldx, w.data(), type, ref.data(), ldy, beta);
       naive::gemm_nt(M, N, K, x.data(), ldx, w.data(), K, f32.data(), ldy, beta);
       float scale = 0, worst = 0;
       for (int m = 0; m < M; ++m)
@@ -165,14 +171,17 @@ TEST(Bf16Gemm, MatchesNaiveAndStaysNearF32) {
           scale = std::max(scale, std::fabs(f32[i]));
           worst = std::max(worst, std::fabs(fast[i] - f32[i]));
         }
-      // Error budget against f32: bf16 keeps 8 significant bits on both sides, about 1%.
-      EXPECT_LE(worst, 0.01f * scale) << M << "x" << N << "x" << K;
+      // Error budget against f32: none for f32 weights beyond summation order; bf16 keeps 8
+      // significant bits on both sides, about 1%.
+      EXPECT_LE(worst, (type == WeightType::Bf16 ? 0.01f : 1e-5f) * scale) << M << "x" << N << "x" << K;
     }
   }
-  EXPECT_THROW(gemm_nt_bf16(1, 1, 1, std::vector<float>{1}.data(), 1, to_bf16_matrix(std::vector<float>{1}.data(), 1, 1),
-                            std::vector<float>{0}.data(), 1, 0.5f),
-               std::invalid_argument);
+  const std::vector<float> one = {1.0f};
+  std::vector<float> y = {0.0f};
+  EXPECT_THROW(PackedMatrix(one.data(), 1, 1, type).multiply(1, one.data(), 1, y.data(), 1, 0.5f), std::invalid_argument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, PackedGemm, ::testing::Values(WeightType::F32, WeightType::Bf16));
 
 TEST(Bf16Gemm, RoundsToNearestEven) {
   // 1 + 2^-8 is halfway between two bf16 values and rounds to even (1.0); 1 + 3·2^-8 rounds up.

@@ -1,0 +1,197 @@
+// Packed-weight products through oneDNN's matmul (see matmul.h).
+#include "kernels/matmul.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/foreign.h"
+#include "kernels/simd.h"
+
+namespace emot5::kernels {
+
+namespace {
+
+EMOT5_INLINE void f32_to_bf16_body(const float* x, long n, uint16_t* out) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &x[i], sizeof u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    out[i] = static_cast<uint16_t>(u >> 16);
+  }
+}
+EMOT5_VERSIONS(void, f32_to_bf16, (const float* x, long n, uint16_t* out), (x, n, out))
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+using dt = dnnl::memory::data_type;
+
+}  // namespace
+
+void f32_to_bf16_row(const float* x, long n, uint16_t* out) { f32_to_bf16(x, n, out); }
+
+float bf16_bits_to_f32(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// The packed weight, and one matmul per (M, ldx, ldy, beta) made on first use: oneDNN's
+// primitives have fixed shapes, and all of them share the packed layout (checked when made).
+struct PackedMatrix::Impl {
+  dt type;
+  dnnl::memory::desc packed_desc;
+  dnnl::memory packed;
+  struct Kernel {
+    dnnl::matmul prim;
+    dnnl::memory::desc src, dst, scratch_desc;
+    size_t scratch = 0;
+  };
+  mutable std::mutex mu;
+  mutable std::unordered_map<uint64_t, std::shared_ptr<const Kernel>> kernels;
+
+  // Dense rows only (ldx = K, ldy = N): the packed layout is oneDNN's choice for those.
+  dnnl::matmul::primitive_desc describe(int M, int N, int K, int ldx, int ldy, bool accumulate) const {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (accumulate) {
+      dnnl::post_ops po;
+      po.append_sum(1.0f);
+      attr.set_post_ops(po);
+    }
+    const dnnl::memory::desc src({M, K}, type, {ldx, 1});
+    const dnnl::memory::desc wei({K, N}, type, dnnl::memory::format_tag::any);
+    const dnnl::memory::desc dst({M, N}, dt::f32, {ldy, 1});
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
+  }
+
+  std::shared_ptr<const Kernel> kernel(int M, int N, int K, int ldx, int ldy, bool accumulate) const {
+    const uint64_t key = (static_cast<uint64_t>(M) << 40) ^ (static_cast<uint64_t>(ldx) << 22) ^
+                         (static_cast<uint64_t>(ldy) << 1) ^ static_cast<uint64_t>(accumulate);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const auto it = kernels.find(key);
+      if (it != kernels.end()) return it->second;
+    }
+    const auto pd = describe(M, N, K, ldx, ldy, accumulate);
+    if (pd.weights_desc() != packed_desc)
+      throw std::runtime_error("oneDNN matmul wants another weight layout for " + std::to_string(M) + " rows");
+    auto k = std::make_shared<Kernel>(
+        Kernel{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.scratchpad_desc().get_size()});
+    std::lock_guard<std::mutex> lock(mu);
+    if (kernels.size() > 512) kernels.clear();  // many distinct batch shapes: start over
+    kernels.emplace(key, k);
+    return k;
+  }
+};
+
+PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
+    : impl_(std::make_unique<Impl>()), rows_(rows), cols_(cols), type_(type) {
+  const int N = rows, K = cols;
+  impl_->type = type == WeightType::Bf16 ? dt::bf16 : dt::f32;
+  try {
+    impl_->packed_desc = impl_->describe(1, N, K, K, N, false).weights_desc();
+    impl_->packed = dnnl::memory(impl_->packed_desc, cpu_engine());
+    // The (N, K) row-major weight is the (K, N) matrix with strides (1, K).
+    std::vector<uint16_t> bf16;
+    void* plain_data = const_cast<float*>(w);
+    if (type == WeightType::Bf16) {
+      bf16.resize(static_cast<size_t>(N) * K);
+      f32_to_bf16(w, static_cast<long>(bf16.size()), bf16.data());
+      plain_data = bf16.data();
+    }
+    dnnl::memory plain({{K, N}, impl_->type, {1, K}}, cpu_engine(), plain_data);
+    dnnl::stream s(cpu_engine());
+    dnnl::reorder(plain, impl_->packed).execute(s, plain, impl_->packed);
+    s.wait();
+  } catch (const dnnl::error& e) {
+    throw std::runtime_error(std::string("oneDNN cannot pack a ") + (type == WeightType::Bf16 ? "bf16" : "f32") +
+                             " " + std::to_string(N) + "x" + std::to_string(K) + " weight: " + e.what());
+  }
+}
+
+PackedMatrix::~PackedMatrix() = default;
+
+size_t PackedMatrix::bytes() const { return impl_->packed_desc.get_size(); }
+
+void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, float beta) const {
+  if (M == 0 || rows_ == 0) return;
+  if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply: beta must be 0 or 1");
+  const int N = rows_, K = cols_;
+  thread_local std::vector<uint16_t> xb;
+  thread_local std::vector<float> xf, yf;
+  thread_local std::vector<uint8_t> scratch;
+  thread_local dnnl::stream stream(cpu_engine());
+  // The packed layout serves dense rows only (oneDNN picks another layout for strided ones):
+  // strided x is gathered, and a strided y goes through a dense buffer.
+  void* src_data = const_cast<float*>(x);
+  if (type_ == WeightType::Bf16) {
+    xb.resize(static_cast<size_t>(M) * K);
+    uint16_t* const xb_p = xb.data();  // not the thread_local name inside the lambda: workers have their own
+    parallel_chunks(M, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long m0, long m1) {
+      for (long m = m0; m < m1; ++m) f32_to_bf16(x + static_cast<size_t>(m) * ldx, K, xb_p + static_cast<size_t>(m) * K);
+    });
+    src_data = xb_p;
+  } else if (ldx != K) {
+    xf.resize(static_cast<size_t>(M) * K);
+    for (int m = 0; m < M; ++m) std::copy_n(x + static_cast<size_t>(m) * ldx, K, &xf[static_cast<size_t>(m) * K]);
+    src_data = xf.data();
+  }
+  float* dst_data = y;
+  if (ldy != N) {
+    yf.resize(static_cast<size_t>(M) * N);
+    dst_data = yf.data();
+  }
+  const bool accumulate_in_place = beta != 0.0f && ldy == N;
+  std::optional<ForeignCall> foreign(std::in_place);
+  const auto k = impl_->kernel(M, N, K, K, N, accumulate_in_place);
+  if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
+  const auto& eng = cpu_engine();
+  const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);
+  const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
+  k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->packed}, {DNNL_ARG_DST, dst},
+                           {DNNL_ARG_SCRATCHPAD, pad}});
+  stream.wait();
+  foreign.reset();
+  if (ldy != N)
+    for (int m = 0; m < M; ++m) {
+      float* yr = y + static_cast<size_t>(m) * ldy;
+      const float* tr = &yf[static_cast<size_t>(m) * N];
+      for (int n = 0; n < N; ++n) yr[n] = tr[n] + (beta != 0.0f ? yr[n] : 0.0f);
+    }
+}
+
+namespace naive {
+
+void gemm_nt_typed(int M, int N, int K, const float* x, int ldx, const float* w, WeightType type, float* y, int ldy,
+                   float beta) {
+  auto round = [&](float v) {
+    if (type != WeightType::Bf16) return v;
+    uint16_t h;
+    f32_to_bf16_row(&v, 1, &h);
+    return bf16_bits_to_f32(h);
+  };
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int k = 0; k < K; ++k)
+        acc += static_cast<double>(round(x[static_cast<size_t>(m) * ldx + k])) * round(w[static_cast<size_t>(n) * K + k]);
+      float& out = y[static_cast<size_t>(m) * ldy + n];
+      out = static_cast<float>(acc) + (beta == 0.0f ? 0.0f : beta * out);
+    }
+}
+
+}  // namespace naive
+}  // namespace emot5::kernels
