@@ -28,7 +28,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"average_from_epoch", o.average_from_epoch}, {"class_weights", o.class_weights},
           {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
           {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
-          {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}};
+          {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -49,6 +49,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("eval_every", &o.eval_every); get("save_every", &o.save_every); get("log_every", &o.log_every);
   get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype); get("objective", &o.objective);
   get("noise_density", &o.noise_density); get("mean_noise_span", &o.mean_noise_span);
+  get("reinit_decoder", &o.reinit_decoder);
   return o;
 }
 

@@ -42,6 +42,11 @@ struct TrainOptions {
   // (labels are not read), to pre-train a fresh model on the training texts before fine-tuning
   // it with --init; evaluation then reports the denoising loss.
   std::string objective = "classify";
+  // With --init: draw the decoder's weights afresh (HF init, --seed), keeping the encoder and the
+  // shared embedding. After --objective denoise the decoder has learned to open every answer
+  // with <extra_id_0> whatever the input, which fine-tuning could not unlearn (validation stayed
+  // at the majority class); a fresh decoder learns the labels from the pre-trained encoder.
+  bool reinit_decoder = false;
   double noise_density = 0.15, mean_noise_span = 3.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;

@@ -38,6 +38,17 @@ def train_args(data, out, extra=()):
             "--lr", "1e-3", "--dropout", "0.1", "--save-every", "5", "--threads", "1", "--seed", "7"] + list(extra)
 
 
+def tensors(path):
+    """name -> raw bytes of each tensor of a safetensors file."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    base = 8 + n
+    return {k: blob[base + v["data_offsets"][0]:base + v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__"}
+
+
 def weights(out):
     with open(os.path.join(out, "model.safetensors"), "rb") as f:
         return f.read()
@@ -128,6 +139,19 @@ with tempfile.TemporaryDirectory() as tmp:
     code, _, err = run(["train", "--init", dn, "--data", data, "--out", os.path.join(tmp, "ft"), "--max-steps", "4",
                         "--threads", "1"])
     check(code == 0, f"fine-tune from the pre-trained model: {code} {err[-300:]}")
+    # --reinit-decoder with lr 0: the encoder and embedding stay the pre-trained ones, the decoder is new.
+    code, _, err = run(["train", "--init", dn, "--reinit-decoder", "--data", data, "--out", os.path.join(tmp, "rd"),
+                        "--max-steps", "2", "--lr", "0", "--threads", "1"])
+    check(code == 0 and "decoder drawn afresh" in err, f"--reinit-decoder: {code} {err[-300:]}")
+    if code == 0:
+        before, after = tensors(os.path.join(dn, "model.safetensors")), tensors(os.path.join(tmp, "rd", "model.safetensors"))
+        enc = [k for k in before if not k.startswith("decoder.") and k != "lm_head.weight"]
+        dec = [k for k in before if k.startswith("decoder.") and "layer_norm" not in k]
+        check(enc and all(before[k] == after[k] for k in enc), "--reinit-decoder keeps the encoder and embedding")
+        check(dec and all(before[k] != after[k] for k in dec), "--reinit-decoder draws the decoder afresh")
+    code, _, err = run(["train", "--preset", "t5-tiny", "--reinit-decoder", "--data", data, "--out",
+                        os.path.join(tmp, "rd2"), "--max-steps", "1"])
+    check(code == 2 and "--reinit-decoder needs --init" in err, f"--reinit-decoder without --init: {code} {err[-200:]}")
     code, _, err = run(["train", "--data", texts, "--preset", "t5-tiny", "--out", os.path.join(tmp, "nolab"),
                         "--max-steps", "2"])
     check(code == 1 and f"{texts}:1:" in err and "label" in err, f"classify needs labels: {code} {err[-300:]}")
