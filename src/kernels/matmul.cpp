@@ -9,7 +9,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "kernels/foreign.h"
@@ -48,53 +49,60 @@ float bf16_bits_to_f32(uint16_t h) {
   return f;
 }
 
-// The packed weight, and one matmul per (M, ldx, ldy, beta) made on first use: oneDNN's
-// primitives have fixed shapes, and all of them share the packed layout (checked when made).
+namespace {
+
+// One matmul per (type, N, K, M, accumulate), shared by every weight of that shape (weights are
+// an execution argument) and made on first use: oneDNN's primitives have fixed shapes, and all of
+// them share the packed layout (checked when made). Shared, so that a model's many layers of a few
+// shapes hold one primitive per batch shape rather than one each: primitives hold JIT code.
+struct Kernel {
+  dnnl::matmul prim;
+  dnnl::memory::desc src, dst, scratch_desc;
+  size_t scratch = 0;
+};
+
+// Dense rows only (ldx = K, ldy = N): the packed layout is oneDNN's choice for those.
+dnnl::matmul::primitive_desc describe(dt type, int M, int N, int K, bool accumulate) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (accumulate) {
+    dnnl::post_ops po;
+    po.append_sum(1.0f);
+    attr.set_post_ops(po);
+  }
+  const dnnl::memory::desc src({M, K}, type, {K, 1});
+  const dnnl::memory::desc wei({K, N}, type, dnnl::memory::format_tag::any);
+  const dnnl::memory::desc dst({M, N}, dt::f32, {N, 1});
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
+}
+
+std::shared_ptr<const Kernel> shared_kernel(dt type, int M, int N, int K, bool accumulate,
+                                            const dnnl::memory::desc& packed_desc) {
+  static std::mutex mu;
+  static std::map<std::tuple<int, int, int, int, bool>, std::shared_ptr<const Kernel>> cache;
+  const auto key = std::make_tuple(static_cast<int>(type), N, K, M, accumulate);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  const auto pd = describe(type, M, N, K, accumulate);
+  if (pd.weights_desc() != packed_desc)
+    throw std::runtime_error("oneDNN matmul wants another weight layout for " + std::to_string(M) + " rows");
+  auto k = std::make_shared<const Kernel>(
+      Kernel{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.scratchpad_desc().get_size()});
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= 1024) cache.clear();  // very many distinct batch shapes: start over
+  cache.emplace(key, k);
+  return k;
+}
+
+}  // namespace
+
 struct PackedMatrix::Impl {
   dt type;
   dnnl::memory::desc packed_desc;
   dnnl::memory packed;
-  struct Kernel {
-    dnnl::matmul prim;
-    dnnl::memory::desc src, dst, scratch_desc;
-    size_t scratch = 0;
-  };
-  mutable std::mutex mu;
-  mutable std::unordered_map<uint64_t, std::shared_ptr<const Kernel>> kernels;
-
-  // Dense rows only (ldx = K, ldy = N): the packed layout is oneDNN's choice for those.
-  dnnl::matmul::primitive_desc describe(int M, int N, int K, int ldx, int ldy, bool accumulate) const {
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (accumulate) {
-      dnnl::post_ops po;
-      po.append_sum(1.0f);
-      attr.set_post_ops(po);
-    }
-    const dnnl::memory::desc src({M, K}, type, {ldx, 1});
-    const dnnl::memory::desc wei({K, N}, type, dnnl::memory::format_tag::any);
-    const dnnl::memory::desc dst({M, N}, dt::f32, {ldy, 1});
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
-  }
-
-  std::shared_ptr<const Kernel> kernel(int M, int N, int K, int ldx, int ldy, bool accumulate) const {
-    const uint64_t key = (static_cast<uint64_t>(M) << 40) ^ (static_cast<uint64_t>(ldx) << 22) ^
-                         (static_cast<uint64_t>(ldy) << 1) ^ static_cast<uint64_t>(accumulate);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      const auto it = kernels.find(key);
-      if (it != kernels.end()) return it->second;
-    }
-    const auto pd = describe(M, N, K, ldx, ldy, accumulate);
-    if (pd.weights_desc() != packed_desc)
-      throw std::runtime_error("oneDNN matmul wants another weight layout for " + std::to_string(M) + " rows");
-    auto k = std::make_shared<Kernel>(
-        Kernel{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.scratchpad_desc().get_size()});
-    std::lock_guard<std::mutex> lock(mu);
-    if (kernels.size() > 512) kernels.clear();  // many distinct batch shapes: start over
-    kernels.emplace(key, k);
-    return k;
-  }
 };
 
 PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
@@ -102,7 +110,7 @@ PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
   const int N = rows, K = cols;
   impl_->type = type == WeightType::Bf16 ? dt::bf16 : dt::f32;
   try {
-    impl_->packed_desc = impl_->describe(1, N, K, K, N, false).weights_desc();
+    impl_->packed_desc = describe(impl_->type, 1, N, K, false).weights_desc();
     impl_->packed = dnnl::memory(impl_->packed_desc, cpu_engine());
     // The (N, K) row-major weight is the (K, N) matrix with strides (1, K).
     std::vector<uint16_t> bf16;
@@ -156,7 +164,7 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
   }
   const bool accumulate_in_place = beta != 0.0f && ldy == N;
   std::optional<ForeignCall> foreign(std::in_place);
-  const auto k = impl_->kernel(M, N, K, K, N, accumulate_in_place);
+  const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place, impl_->packed_desc);
   if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
   const auto& eng = cpu_engine();
   const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);

@@ -17,6 +17,8 @@ enum class Scratch {
   Context,     // attention: the heads' outputs before o
   Scores,      // attention, inside the parallel loop: one head's scores (one per thread)
   Bias,        // decoder self-attention: this step's position bias
+  CrossK,      // cross-attention of a single-step decoder: this layer's keys
+  CrossV,      //   and values
   Count
 };
 

@@ -86,7 +86,8 @@ struct EncoderOutput {
 struct DecoderState {
   int batch = 0, step = 0, max_steps = 0;
   std::vector<int> enc_offsets;                 // (B + 1)
-  std::vector<std::vector<float>> cross_k, cross_v;  // per layer (T, I)
+  std::vector<std::vector<float>> cross_k, cross_v;  // per layer (T, I); empty for a single step
+  const float* enc_hidden = nullptr;  // single step: keys/values are made layer by layer from it
   std::vector<std::vector<float>> self_k, self_v;    // per layer (B, max_steps, I)
   std::vector<float> hidden;  // (B, D): the last step's output, normed (and scaled)
 };
@@ -101,6 +102,9 @@ class T5Model {
   const T5Config& config() const { return config_; }
 
   EncoderOutput encode(const PackedBatch& batch) const;
+  // With max_steps 1 (classification's one step) the cross-attention keys and values are made
+  // layer by layer during the step instead of all at once here, and the state refers to `enc`,
+  // which must outlive it.
   DecoderState start_decoder(const EncoderOutput& enc, int max_steps) const;
   // One decoder step for tokens (B). Leaves the final hidden state in state.hidden.
   void decode_step(DecoderState& state, const int* tokens) const;

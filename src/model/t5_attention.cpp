@@ -123,8 +123,17 @@ void decoder_cross_attention(const T5Attention& a, const T5Config& c, const floa
   float* q = scratch(Scratch::Qkv, static_cast<size_t>(B) * I);
   float* ctx = scratch(Scratch::Context, static_cast<size_t>(B) * I);
   linear(a.q, n, B, q);
-  const auto& K = st.cross_k[layer];
-  const auto& Vc = st.cross_v[layer];
+  const float* K = st.cross_k[layer].data();
+  const float* Vc = st.cross_v[layer].data();
+  if (st.enc_hidden) {  // single step: this layer's keys and values, made now and not kept
+    const int T = st.enc_offsets.back();
+    float* k = scratch(Scratch::CrossK, static_cast<size_t>(T) * I);
+    float* v = scratch(Scratch::CrossV, static_cast<size_t>(T) * I);
+    linear(a.k, st.enc_hidden, T, k);
+    linear(a.v, st.enc_hidden, T, v);
+    K = k;
+    Vc = v;
+  }
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
