@@ -79,6 +79,9 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_flag("--reinit-decoder", o->reinit_decoder,
                 "With --init: fresh decoder weights (keep the encoder and embedding), e.g. after --objective denoise")
       ->group(g_model);
+  cmd->add_flag("--reinit-encoder", o->reinit_encoder,
+                "With --init: fresh encoder layers too (keep the shared embedding only)")
+      ->group(g_model);
   cmd->add_option("--noise-density", o->noise_density, "denoise: share of tokens hidden")
       ->capture_default_str()->check(CLI::Range(0.01, 0.99))->group(g_rec);
   cmd->add_option("--mean-noise-span", o->mean_noise_span, "denoise: mean length of a hidden span")

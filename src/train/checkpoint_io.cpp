@@ -28,7 +28,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"average_from_epoch", o.average_from_epoch}, {"class_weights", o.class_weights},
           {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
           {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
-          {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder}};
+          {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
+          {"reinit_encoder", o.reinit_encoder}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -50,6 +51,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype); get("objective", &o.objective);
   get("noise_density", &o.noise_density); get("mean_noise_span", &o.mean_noise_span);
   get("reinit_decoder", &o.reinit_decoder);
+  get("reinit_encoder", &o.reinit_encoder);
   return o;
 }
 

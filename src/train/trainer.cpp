@@ -261,7 +261,8 @@ int run_training(const TrainOptions& cli) {
   if (o.out.empty()) throw std::invalid_argument("--out DIR is required");
   if (o.data.empty()) throw std::invalid_argument("--data FILE is required");
   if (o.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
-  if (o.reinit_decoder && o.init.empty()) throw std::invalid_argument("--reinit-decoder needs --init");
+  if ((o.reinit_decoder || o.reinit_encoder) && o.init.empty())
+    throw std::invalid_argument(std::string(o.reinit_decoder ? "--reinit-decoder" : "--reinit-encoder") + " needs --init");
   if (o.class_weights != "none" && o.class_weights != "balanced")
     throw std::invalid_argument("--class-weights must be none or balanced");
   const bool denoise = o.objective == "denoise";
@@ -283,16 +284,21 @@ int run_training(const TrainOptions& cli) {
     config = ck.config;
     if (spiece.empty()) spiece = ck.spiece_path;
     model = std::make_unique<TorchT5>(config, *ck.weights);
-    if (o.reinit_decoder) {
+    if (o.reinit_decoder || o.reinit_encoder) {
       const TorchT5 fresh(config, o.seed);
       torch::NoGradGuard no_grad;
       int n = 0;
-      for (const auto& name : model->names())
-        if (name.rfind("decoder.", 0) == 0 || (name == "lm_head.weight" && !config.tie_word_embeddings)) {
+      for (const auto& name : model->names()) {
+        const bool dec = name.rfind("decoder.", 0) == 0 || (name == "lm_head.weight" && !config.tie_word_embeddings);
+        const bool enc = name.rfind("encoder.", 0) == 0 && name != "encoder.embed_tokens.weight";
+        if ((dec && o.reinit_decoder) || (enc && o.reinit_encoder)) {
           model->param(name).copy_(fresh.param_value(name));
           ++n;
         }
-      std::cerr << "decoder drawn afresh (" << n << " tensors); encoder and embedding from " << o.init << "\n";
+      }
+      std::cerr << (o.reinit_encoder ? "encoder " : "") << (o.reinit_encoder && o.reinit_decoder ? "and " : "")
+                << (o.reinit_decoder ? "decoder " : "") << "drawn afresh (" << n << " tensors); the rest from "
+                << o.init << "\n";
     }
   } else {
     config = o.config_file.empty() ? preset_config(o.preset.empty() ? "emot5-small" : o.preset)

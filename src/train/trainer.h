@@ -47,6 +47,9 @@ struct TrainOptions {
   // with <extra_id_0> whatever the input, which fine-tuning could not unlearn (validation stayed
   // at the majority class); a fresh decoder learns the labels from the pre-trained encoder.
   bool reinit_decoder = false;
+  // With --init: draw the encoder's layers afresh too, keeping only the shared embedding (word
+  // vectors learned by pre-training).
+  bool reinit_encoder = false;
   double noise_density = 0.15, mean_noise_span = 3.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
