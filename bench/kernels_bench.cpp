@@ -15,6 +15,7 @@
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/qgemm.h"
+#include "kernels/simd.h"
 
 namespace {
 
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
   if (threads > 0) omp_set_num_threads(threads);
   const auto& cpu = cpu_info();
   benchmark::AddCustomContext("cpu_model", cpu.model);
-  benchmark::AddCustomContext("isa", cpu.best_isa());
+  benchmark::AddCustomContext("isa", cpu.best_isa() + " (element-wise loops: " + isa_name(active_isa()) + ")");
   benchmark::AddCustomContext("threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("command", command);
   int n = static_cast<int>(rest.size());

@@ -19,6 +19,7 @@
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemm.h"
+#include "kernels/simd.h"
 #include "kernels/threads.h"
 
 namespace emot5::app {
@@ -146,7 +147,8 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       nlohmann::ordered_json j;
       j["command"] = command;
       j["cpu"] = cpu.model;
-      j["isa"] = cpu.best_isa();
+      const std::string isa = cpu.best_isa() + " (element-wise loops: " + kernels::isa_name(kernels::active_isa()) + ")";
+      j["isa"] = isa;
       j["threads"] = o->m.clf.threads > 0 ? o->m.clf.threads : static_cast<int>(std::thread::hardware_concurrency());
       j["model"] = dir;
       j["weights_f32_mib"] = f32_bytes / (1 << 20);
@@ -154,7 +156,7 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       j["mean_tokens"] = tokens / static_cast<double>(texts.size());
       j["gflop_per_text"] = flops / static_cast<double>(texts.size()) / 1e9;
       j["generate"] = o->generate;
-      std::cout << "emot5 bench\n  command: " << command << "\n  cpu: " << cpu.model << "\n  isa: " << cpu.best_isa()
+      std::cout << "emot5 bench\n  command: " << command << "\n  cpu: " << cpu.model << "\n  isa: " << isa
                 << "\n  threads: " << j["threads"] << "\n  model: " << dir << " (" << j["weights_f32_mib"].get<double>()
                 << " MiB of f32 weights)\n  data: " << o->data << " (" << texts.size() << " texts, "
                 << j["mean_tokens"].get<double>() << " tokens on average, " << j["gflop_per_text"].get<double>()

@@ -1,7 +1,13 @@
 // CPU feature detection through GCC's cpuid builtins (see cpu.h).
 #include "kernels/cpu.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+
+#include "kernels/simd.h"
 
 namespace emot5::kernels {
 
@@ -39,6 +45,45 @@ const CpuInfo& cpu_info() {
     return c;
   }();
   return info;
+}
+
+namespace {
+
+Isa detected_isa() {
+  const auto& c = cpu_info();
+  if (c.avx512f && c.avx512bw && c.avx2 && c.fma) return Isa::Avx512;
+  if (c.avx2 && c.fma) return Isa::Avx2;
+  return Isa::Base;
+}
+
+Isa cap_from_env() {
+  const char* e = std::getenv("EMOT5_ISA");
+  if (!e) return Isa::Avx512;
+  if (std::strcmp(e, "avx2") == 0) return Isa::Avx2;
+  if (std::strcmp(e, "baseline") == 0) return Isa::Base;
+  return Isa::Avx512;
+}
+
+std::atomic<int>& isa_cap() {
+  static std::atomic<int> cap{static_cast<int>(cap_from_env())};
+  return cap;
+}
+
+}  // namespace
+
+Isa active_isa() {
+  static const Isa best = detected_isa();
+  return static_cast<Isa>(std::min(static_cast<int>(best), isa_cap().load(std::memory_order_relaxed)));
+}
+
+void set_isa_cap(Isa cap) { isa_cap().store(static_cast<int>(cap), std::memory_order_relaxed); }
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2+fma";
+    default: return "baseline";
+  }
 }
 
 }  // namespace emot5::kernels

@@ -119,6 +119,7 @@ TEST(RelativePosition, BucketsMatchHfFormula) {
 
 #include "kernels/matmul.h"
 #include "kernels/qgemm.h"
+#include "kernels/simd.h"
 
 namespace emot5::kernels {
 namespace {
@@ -192,6 +193,46 @@ TEST(Bf16Gemm, RoundsToNearestEven) {
   EXPECT_EQ(out[1], 0x3f82);
   EXPECT_EQ(out[2], 0xc020);
   EXPECT_EQ(out[3], 0x0000);
+}
+
+// Every compiled version of the element-wise loops this CPU can run (AVX-512, AVX2+FMA, baseline)
+// against the naive references: RMSNorm, gelu_new, the gated product, activation quantization
+// (through the int8 product) and bf16 rounding.
+TEST(IsaVersions, EveryVersionMatchesTheReferences) {
+  const Isa best = active_isa();
+  for (Isa cap : {Isa::Avx512, Isa::Avx2, Isa::Base}) {
+    if (static_cast<int>(cap) > static_cast<int>(best)) continue;
+    set_isa_cap(cap);
+    ASSERT_EQ(active_isa(), cap);
+    const int rows = 37, cols = 200;
+    const auto x = random_vec(static_cast<size_t>(rows) * cols, 41, 3.0f), w = random_vec(cols, 42, 1.0f);
+    std::vector<float> fast(x.size()), ref(x.size());
+    rms_norm(x.data(), w.data(), rows, cols, 1e-6f, fast.data());
+    naive::rms_norm(x.data(), w.data(), rows, cols, 1e-6f, ref.data());
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(fast[i], ref[i], 1e-5f * (1 + std::fabs(ref[i]))) << isa_name(cap);
+    std::vector<float> gu(static_cast<size_t>(rows) * 2 * cols), out(static_cast<size_t>(rows) * cols);
+    for (size_t i = 0; i < gu.size(); ++i) gu[i] = x[i % x.size()] * (i % 3 ? 1.0f : -0.7f);
+    gated_activate_rows(gu.data(), rows, cols, Act::GeluNew, out.data());
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        const float g = gu[static_cast<size_t>(r) * 2 * cols + c], u = gu[static_cast<size_t>(r) * 2 * cols + cols + c];
+        const float want = naive::act(g, Act::GeluNew) * u;
+        ASSERT_NEAR(out[static_cast<size_t>(r) * cols + c], want, 1e-5f * (1 + std::fabs(want))) << isa_name(cap);
+      }
+    const int N = 48;
+    const auto wq = random_vec(static_cast<size_t>(N) * cols, 43, 0.05f);
+    const auto q = quantize_rows(wq.data(), N, cols);
+    std::vector<float> yq(static_cast<size_t>(rows) * N), yr(yq.size());
+    gemm_nt_int8(rows, N, cols, x.data(), cols, q, yq.data(), N);
+    naive::gemm_nt_int8(rows, N, cols, x.data(), cols, q, yr.data(), N);
+    for (size_t i = 0; i < yq.size(); ++i) ASSERT_NEAR(yq[i], yr[i], 1e-5f * (1 + std::fabs(yr[i]))) << isa_name(cap);
+    const float halfway[2] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256};
+    uint16_t h[2];
+    f32_to_bf16_row(halfway, 2, h);
+    EXPECT_EQ(h[0], 0x3f80) << isa_name(cap);
+    EXPECT_EQ(h[1], 0x3f82) << isa_name(cap);
+  }
+  set_isa_cap(Isa::Avx512);
 }
 
 }  // namespace
