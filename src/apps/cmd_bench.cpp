@@ -149,7 +149,8 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       j["cpu"] = cpu.model;
       const std::string isa = cpu.best_isa() + " (element-wise loops: " + kernels::isa_name(kernels::active_isa()) + ")";
       j["isa"] = isa;
-      j["threads"] = o->m.clf.threads > 0 ? o->m.clf.threads : static_cast<int>(std::thread::hardware_concurrency());
+      const int threads = o->m.clf.threads > 0 ? o->m.clf.threads : static_cast<int>(std::thread::hardware_concurrency());
+      j["threads"] = threads;
       j["model"] = dir;
       j["weights_f32_mib"] = f32_bytes / (1 << 20);
       j["texts"] = texts.size();
@@ -170,7 +171,6 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
         const Classifier pc = pi == 0 ? std::move(*first) : Classifier::load(dir, co);
         if (pi == 0) first.reset();
         pc.classify_batch(std::vector<std::string>(texts.begin(), texts.begin() + std::min<size_t>(texts.size(), 64)));
-        const int threads = o->m.clf.threads > 0 ? o->m.clf.threads : static_cast<int>(std::thread::hardware_concurrency());
         const double peak = measured_peak_gflops(precision, threads);
         std::printf("precision %s (weights in use %.1f MiB; this machine's peak for %s products, measured on a "
                     "1024^3 product: %.1f GFLOP/s)\n%-10s %12s %12s %10s %8s\n",

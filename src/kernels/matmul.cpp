@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <map>
 #include <tuple>
 #include <vector>
 
+#include "io/tensor.h"
 #include "kernels/foreign.h"
 #include "kernels/simd.h"
 
@@ -41,13 +41,6 @@ using dt = dnnl::memory::data_type;
 }  // namespace
 
 void f32_to_bf16_row(const float* x, long n, uint16_t* out) { f32_to_bf16(x, n, out); }
-
-float bf16_bits_to_f32(uint16_t h) {
-  const uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
 
 namespace {
 
@@ -163,16 +156,17 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
     dst_data = yf.data();
   }
   const bool accumulate_in_place = beta != 0.0f && ldy == N;
-  std::optional<ForeignCall> foreign(std::in_place);
-  const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place, impl_->packed_desc);
-  if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
-  const auto& eng = cpu_engine();
-  const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);
-  const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
-  k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->packed}, {DNNL_ARG_DST, dst},
-                           {DNNL_ARG_SCRATCHPAD, pad}});
-  stream.wait();
-  foreign.reset();
+  {
+    const ForeignCall foreign;
+    const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place, impl_->packed_desc);
+    if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
+    const auto& eng = cpu_engine();
+    const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);
+    const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
+    k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->packed}, {DNNL_ARG_DST, dst},
+                             {DNNL_ARG_SCRATCHPAD, pad}});
+    stream.wait();
+  }
   if (ldy != N)
     for (int m = 0; m < M; ++m) {
       float* yr = y + static_cast<size_t>(m) * ldy;
@@ -185,12 +179,8 @@ namespace naive {
 
 void gemm_nt_typed(int M, int N, int K, const float* x, int ldx, const float* w, WeightType type, float* y, int ldy,
                    float beta) {
-  auto round = [&](float v) {
-    if (type != WeightType::Bf16) return v;
-    uint16_t h;
-    f32_to_bf16_row(&v, 1, &h);
-    return bf16_bits_to_f32(h);
-  };
+  // io's scalar conversions, independent of the vectorized one under test.
+  auto round = [&](float v) { return type == WeightType::Bf16 ? emot5::bf16_to_f32(emot5::f32_to_bf16(v)) : v; };
   for (int m = 0; m < M; ++m)
     for (int n = 0; n < N; ++n) {
       double acc = 0;

@@ -36,9 +36,8 @@ class PackedMatrix {
   WeightType type_;
 };
 
-// x → bf16 bits, rounding to nearest even.
+// x → bf16 bits, rounding to nearest even (the vectorized form of io's f32_to_bf16).
 void f32_to_bf16_row(const float* x, long n, uint16_t* out);
-float bf16_bits_to_f32(uint16_t h);
 
 namespace naive {
 // The same arithmetic as PackedMatrix::multiply (with bf16, x and w rounded to bf16 first; f32

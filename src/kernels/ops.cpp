@@ -110,14 +110,6 @@ void activate(float* x, long n, Act a) {
   for (long i = 0; i < n; ++i) x[i] = act_one(x[i], a);
 }
 
-void gated_activate(float* g, const float* u, long n, Act a) {
-  if (a == Act::GeluNew) {
-    parallel_chunks(n, kChunk, kParallelFrom, [&](long b, long e) { gated_gelu_new_span(g + b, u + b, g + b, e - b); });
-    return;
-  }
-  for (long i = 0; i < n; ++i) g[i] = act_one(g[i], a) * u[i];
-}
-
 void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
   const long rows_per_chunk = std::max(1L, kChunk / std::max(1, F));
   auto rows_fn = [&](long r0, long r1) {

@@ -12,8 +12,6 @@ Act parse_act(const std::string& name);  // relu, gelu, gelu_new, gelu_pytorch_t
 void rms_norm(const float* x, const float* w, int rows, int cols, float eps, float* out);
 // In place: x = act(x).
 void activate(float* x, long n, Act act);
-// In place: g = act(g) · u (gated FFN).
-void gated_activate(float* g, const float* u, long n, Act act);
 // Fused gated FFN rows: gu is (rows, 2F), each row [g | u]; out (rows, F) = act(g) · u.
 void gated_activate_rows(const float* gu, int rows, int F, Act act, float* out);
 // In place softmax of one row.

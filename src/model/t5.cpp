@@ -25,12 +25,11 @@ Precision parse_precision(const std::string& s) {
   throw std::invalid_argument("precision must be f32, bf16 or int8, not '" + s + "'");
 }
 
-void linear(const Linear& l, const float* x, int rows, float* y, float beta, int ldx) {
-  if (ldx == 0) ldx = l.in;
+void linear(const Linear& l, const float* x, int rows, float* y, float beta) {
   if (l.q)
-    kernels::gemm_nt_int8(rows, l.out, l.in, x, ldx, *l.q, y, l.out, beta);
+    kernels::gemm_nt_int8(rows, l.out, l.in, x, l.in, *l.q, y, l.out, beta);
   else
-    l.p->multiply(rows, x, ldx, y, l.out, beta);
+    l.p->multiply(rows, x, l.in, y, l.out, beta);
 }
 
 PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {

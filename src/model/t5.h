@@ -33,9 +33,8 @@ struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
   int out = 0, in = 0;
 };
 
-// y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision. x's rows are `ldx`
-// floats apart (0: l.in).
-void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f, int ldx = 0);
+// y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision; dense rows.
+void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f);
 
 struct T5LayerNorm {
   const float* weight = nullptr;  // (D)

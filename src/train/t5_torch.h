@@ -33,7 +33,6 @@ class TorchT5 {
   // Parameters in HF's named_parameters() order.
   const std::vector<std::string>& names() const { return names_; }
   torch::Tensor& param(const std::string& name) { return params_.at(name); }
-  const torch::Tensor& param_value(const std::string& name) const { return params_.at(name); }
   std::vector<torch::Tensor> parameters() const;
   void to(torch::Device device);
   void set_dropout(float p) { config_.dropout_rate = p; }

@@ -285,14 +285,14 @@ int run_training(const TrainOptions& cli) {
     if (spiece.empty()) spiece = ck.spiece_path;
     model = std::make_unique<TorchT5>(config, *ck.weights);
     if (o.reinit_decoder || o.reinit_encoder) {
-      const TorchT5 fresh(config, o.seed);
+      TorchT5 fresh(config, o.seed);
       torch::NoGradGuard no_grad;
       int n = 0;
       for (const auto& name : model->names()) {
         const bool dec = name.rfind("decoder.", 0) == 0 || (name == "lm_head.weight" && !config.tie_word_embeddings);
         const bool enc = name.rfind("encoder.", 0) == 0 && name != "encoder.embed_tokens.weight";
         if ((dec && o.reinit_decoder) || (enc && o.reinit_encoder)) {
-          model->param(name).copy_(fresh.param_value(name));
+          model->param(name).copy_(fresh.param(name));
           ++n;
         }
       }

@@ -140,24 +140,25 @@ with tempfile.TemporaryDirectory() as tmp:
                         "--threads", "1"])
     check(code == 0, f"fine-tune from the pre-trained model: {code} {err[-300:]}")
     # --reinit-decoder with lr 0: the encoder and embedding stay the pre-trained ones, the decoder is new.
+    pre = tensors(os.path.join(dn, "model.safetensors")) if os.path.exists(os.path.join(dn, "model.safetensors")) else {}
     code, _, err = run(["train", "--init", dn, "--reinit-decoder", "--data", data, "--out", os.path.join(tmp, "rd"),
                         "--max-steps", "2", "--lr", "0", "--threads", "1"])
     check(code == 0 and "decoder drawn afresh" in err, f"--reinit-decoder: {code} {err[-300:]}")
     if code == 0:
-        before, after = tensors(os.path.join(dn, "model.safetensors")), tensors(os.path.join(tmp, "rd", "model.safetensors"))
-        enc = [k for k in before if not k.startswith("decoder.") and k != "lm_head.weight"]
-        dec = [k for k in before if k.startswith("decoder.") and "layer_norm" not in k]
-        check(enc and all(before[k] == after[k] for k in enc), "--reinit-decoder keeps the encoder and embedding")
-        check(dec and all(before[k] != after[k] for k in dec), "--reinit-decoder draws the decoder afresh")
+        after = tensors(os.path.join(tmp, "rd", "model.safetensors"))
+        enc = [k for k in pre if not k.startswith("decoder.") and k != "lm_head.weight"]
+        dec = [k for k in pre if k.startswith("decoder.") and "layer_norm" not in k]
+        check(enc and all(pre[k] == after[k] for k in enc), "--reinit-decoder keeps the encoder and embedding")
+        check(dec and all(pre[k] != after[k] for k in dec), "--reinit-decoder draws the decoder afresh")
     # --reinit-encoder too: only the shared embedding is kept.
     code, _, err = run(["train", "--init", dn, "--reinit-decoder", "--reinit-encoder", "--data", data, "--out",
                         os.path.join(tmp, "re"), "--max-steps", "2", "--lr", "0", "--threads", "1"])
     check(code == 0 and "encoder and decoder drawn afresh" in err, f"--reinit-encoder: {code} {err[-300:]}")
     if code == 0:
-        before, after = tensors(os.path.join(dn, "model.safetensors")), tensors(os.path.join(tmp, "re", "model.safetensors"))
-        layers = [k for k in before if k.startswith("encoder.block.") and "layer_norm" not in k]
-        check(before["shared.weight"] == after["shared.weight"], "--reinit-encoder keeps the shared embedding")
-        check(layers and all(before[k] != after[k] for k in layers), "--reinit-encoder draws the encoder afresh")
+        after = tensors(os.path.join(tmp, "re", "model.safetensors"))
+        layers = [k for k in pre if k.startswith("encoder.block.") and "layer_norm" not in k]
+        check(pre.get("shared.weight") == after["shared.weight"], "--reinit-encoder keeps the shared embedding")
+        check(layers and all(pre[k] != after[k] for k in layers), "--reinit-encoder draws the encoder afresh")
     code, _, err = run(["train", "--preset", "t5-tiny", "--reinit-decoder", "--data", data, "--out",
                         os.path.join(tmp, "rd2"), "--max-steps", "1"])
     check(code == 2 and "--reinit-decoder needs --init" in err, f"--reinit-decoder without --init: {code} {err[-200:]}")

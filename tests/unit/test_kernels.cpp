@@ -91,11 +91,17 @@ TEST(Ops, ActivationsMatchNaive) {
     activate(y.data(), static_cast<long>(y.size()), act);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], naive::act(x[i], act), 2e-6f) << static_cast<int>(act);
   }
-  // gated: act(g) * u
-  auto g = x;
+  // gated: act(g) * u, rows [g | u] of 2F floats (F = 200, 20 rows)
   const auto u = random_vec(4000, 11);
-  gated_activate(g.data(), u.data(), 4000, Act::GeluNew);
-  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(g[i], naive::act(x[i], Act::GeluNew) * u[i], 2e-6f);
+  const int F = 200, rows = 20;
+  std::vector<float> gu(static_cast<size_t>(rows) * 2 * F), out(x.size());
+  for (int r = 0; r < rows; ++r)
+    for (int i = 0; i < F; ++i) {
+      gu[static_cast<size_t>(r) * 2 * F + i] = x[static_cast<size_t>(r) * F + i];
+      gu[static_cast<size_t>(r) * 2 * F + F + i] = u[static_cast<size_t>(r) * F + i];
+    }
+  gated_activate_rows(gu.data(), rows, F, Act::GeluNew, out.data());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(out[i], naive::act(x[i], Act::GeluNew) * u[i], 2e-6f);
   // Known values: gelu_new(1) = 0.8411920, gelu(1) = 0.8413447, silu(1) = 0.7310586.
   EXPECT_NEAR(naive::act(1.0f, Act::GeluNew), 0.8411920f, 1e-6f);
   EXPECT_NEAR(naive::act(1.0f, Act::Gelu), 0.8413447f, 1e-6f);
