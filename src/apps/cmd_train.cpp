@@ -86,6 +86,9 @@ void add_train(CLI::App& app, Runner* run) {
       ->capture_default_str()->check(CLI::Range(0.01, 0.99))->group(g_rec);
   cmd->add_option("--mean-noise-span", o->mean_noise_span, "denoise: mean length of a hidden span")
       ->capture_default_str()->check(CLI::Range(1.0, 100.0))->group(g_rec);
+  cmd->add_option("--token-dropout", o->token_dropout,
+                  "classify: delete each input token with this probability while training (regularizer)")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.9))->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
   cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);

@@ -69,4 +69,19 @@ DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, doub
   return ex;
 }
 
+std::vector<int> drop_tokens(const std::vector<int>& tokens, double p, int eos_id, std::mt19937_64& rng) {
+  if (p < 0 || p >= 1) throw std::invalid_argument("token dropout must be in [0, 1)");
+  const bool has_eos = !tokens.empty() && tokens.back() == eos_id;
+  const size_t n = tokens.size() - (has_eos ? 1 : 0);
+  if (p == 0 || n == 0) return tokens;
+  std::bernoulli_distribution drop(p);
+  std::vector<int> out;
+  out.reserve(tokens.size());
+  for (size_t i = 0; i < n; ++i)
+    if (!drop(rng)) out.push_back(tokens[i]);
+  if (out.empty()) out.push_back(tokens[std::uniform_int_distribution<size_t>(0, n - 1)(rng)]);
+  if (has_eos) out.push_back(eos_id);
+  return out;
+}
+
 }  // namespace emot5::train

@@ -23,4 +23,9 @@ struct DenoiseExample {
 DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, double mean_span, int first_sentinel,
                             int eos_id, std::mt19937_64& rng);
 
+// Token dropout, a regularizer for classification: each of a text's tokens is deleted with
+// probability `p`, independently; a final eos is kept, and so is at least one other token (one
+// chosen at random when all would go). `p` = 0 returns the tokens unchanged.
+std::vector<int> drop_tokens(const std::vector<int>& tokens, double p, int eos_id, std::mt19937_64& rng);
+
 }  // namespace emot5::train

@@ -123,13 +123,19 @@ TorchBatch make_batch(const std::vector<const std::vector<int>*>& inputs, const 
   return TorchBatch{ids.to(dev), mask.to(dev), dec.to(dev), labels.to(dev)};
 }
 
-// Classification batch: targets are the label's tokens + eos.
+// Classification batch: targets are the label's tokens + eos. With `token_dropout` > 0 the
+// inputs lose tokens at random (drop_tokens, drawn from `rng`).
 TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const LabelSet& ls, int start_id,
-                      torch::Device dev) {
+                      torch::Device dev, double token_dropout = 0.0, std::mt19937_64* rng = nullptr) {
+  std::vector<std::vector<int>> dropped;
+  if (token_dropout > 0) {
+    for (size_t i : idx) dropped.push_back(drop_tokens(data.inputs[i], token_dropout, 1, *rng));
+  }
   std::vector<const std::vector<int>*> inputs;
   std::vector<std::vector<int>> targets;
-  for (size_t i : idx) {
-    inputs.push_back(&data.inputs[i]);
+  for (size_t k = 0; k < idx.size(); ++k) {
+    const size_t i = idx[k];
+    inputs.push_back(dropped.empty() ? &data.inputs[i] : &dropped[k]);
     targets.push_back(ls.tokens[static_cast<size_t>(data.labels[i])]);
     targets.back().push_back(1);  // eos
   }
@@ -268,6 +274,7 @@ int run_training(const TrainOptions& cli) {
   const bool denoise = o.objective == "denoise";
   if (!denoise && o.objective != "classify") throw std::invalid_argument("--objective must be classify or denoise");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
+  if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device dev(o.device);
   if (dev.is_cuda() && !torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available");
@@ -435,9 +442,9 @@ int run_training(const TrainOptions& cli) {
     const auto b0 = static_cast<size_t>(pos * o.batch_size);
     std::vector<size_t> idx(perm.begin() + static_cast<std::ptrdiff_t>(b0),
                             perm.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(perm.size(), b0 + static_cast<size_t>(o.batch_size))));
-    std::mt19937_64 noise_rng(o.seed * 104729ull + static_cast<uint64_t>(step));  // span corruption: (seed, step)
+    std::mt19937_64 noise_rng(o.seed * 104729ull + static_cast<uint64_t>(step));  // input noise (span corruption, token dropout): (seed, step)
     const auto batch = denoise ? make_denoise_batch(train, idx, o, first_sentinel, config.decoder_start_token_id, noise_rng, dev)
-                               : make_batch(train, idx, ls, config.decoder_start_token_id, dev);
+                               : make_batch(train, idx, ls, config.decoder_start_token_id, dev, o.token_dropout, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
     const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
     const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight);

@@ -51,6 +51,9 @@ struct TrainOptions {
   // vectors learned by pre-training).
   bool reinit_encoder = false;
   double noise_density = 0.15, mean_noise_span = 3.0;
+  // classify: delete each input token with this probability (a fresh draw every step, a function
+  // of (seed, step) so a resumed run stays exact); 0 = off.
+  double token_dropout = 0.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last

@@ -166,6 +166,22 @@ with tempfile.TemporaryDirectory() as tmp:
                         "--max-steps", "2"])
     check(code == 1 and f"{texts}:1:" in err and "label" in err, f"classify needs labels: {code} {err[-300:]}")
 
+    # --token-dropout: the inputs lose tokens at random each step; the run differs from one
+    # without it and stays exact across stop + resume.
+    td_args = lambda out, extra=(): (["train", "--preset", "t5-tiny", "--data", data, "--out", out, "--max-steps", "12",
+                                      "--batch-size", "8", "--lr", "1e-3", "--save-every", "4", "--threads", "1",
+                                      "--seed", "3"] + list(extra))
+    td0, td, td2 = (os.path.join(tmp, n) for n in ("td0", "td", "td2"))
+    code0, _, _ = run(td_args(td0))
+    code, _, err = run(td_args(td, ["--token-dropout", "0.2"]))
+    check(code0 == 0 and code == 0 and weights(td) != weights(td0), f"--token-dropout changes the run: {err[-300:]}")
+    code, _, err = run(td_args(td2, ["--token-dropout", "0.2", "--stop-after", "5"]))
+    code2, _, err2 = run(["train", "--resume", td2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and weights(td2) == weights(td), f"--token-dropout stop + resume is exact: {err2[-300:]}")
+    code, _, err = run(["train", "--objective", "denoise", "--token-dropout", "0.1", "--preset", "t5-tiny", "--data",
+                        texts, "--out", os.path.join(tmp, "tdn"), "--max-steps", "1"])
+    check(code != 0 and "--token-dropout needs --objective classify" in err, f"--token-dropout with denoise: {code} {err[-200:]}")
+
     # Bad rows.
     bad = os.path.join(tmp, "bad.jsonl")
     with open(bad, "w") as f:

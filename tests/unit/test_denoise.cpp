@@ -96,3 +96,33 @@ TEST(Denoise, RejectsBadSettings) {
   const auto empty = span_corrupt({kEos}, 0.2, 3.0, kSentinel, kEos, rng);
   EXPECT_EQ(empty.input, std::vector<int>{kEos});
 }
+
+TEST(TokenDropout, KeepsOrderEosAndOneTokenAndDropsAtTheRate) {
+  using emot5::train::drop_tokens;
+  std::vector<int> text(40);
+  std::iota(text.begin(), text.end(), 100);
+  text.push_back(kEos);
+  std::mt19937_64 rng(3);
+  EXPECT_EQ(drop_tokens(text, 0.0, kEos, rng), text);
+  size_t kept = 0;
+  for (int rep = 0; rep < 500; ++rep) {
+    const auto out = drop_tokens(text, 0.25, kEos, rng);
+    ASSERT_GE(out.size(), 2u);
+    EXPECT_EQ(out.back(), kEos);
+    for (size_t i = 0; i + 2 < out.size(); ++i) EXPECT_LT(out[i], out[i + 1]);  // a subsequence, in order
+    kept += out.size() - 1;
+  }
+  EXPECT_NEAR(static_cast<double>(kept) / (500.0 * 40.0), 0.75, 0.02);
+  // Nearly everything dropped: one real token stays, before eos; without eos none is added.
+  for (int rep = 0; rep < 50; ++rep) {
+    const auto out = drop_tokens(text, 0.999, kEos, rng);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_GE(out[0], 100);
+    EXPECT_EQ(out[1], kEos);
+    EXPECT_EQ(drop_tokens({7, 8}, 0.999, kEos, rng).size(), 1u);
+  }
+  std::mt19937_64 a(9), b(9);
+  EXPECT_EQ(drop_tokens(text, 0.3, kEos, a), drop_tokens(text, 0.3, kEos, b));
+  EXPECT_THROW(drop_tokens(text, 1.0, kEos, rng), std::invalid_argument);
+  EXPECT_EQ(drop_tokens({kEos}, 0.5, kEos, rng), std::vector<int>{kEos});
+}
