@@ -2,7 +2,8 @@
 // text's tokens, in spans of `mean_span` tokens on average, are replaced in the input by one
 // sentinel each (<extra_id_0>, <extra_id_1>, ...); the target lists each sentinel followed by
 // the tokens it hid, then eos. Used to pre-train a fresh model on the training texts themselves
-// before fine-tuning (self-pre-training), as T5 was pre-trained on C4.
+// before fine-tuning (self-pre-training), as T5 was pre-trained on C4. Also token dropout, the
+// input noise of classification training.
 #pragma once
 #include <random>
 #include <vector>

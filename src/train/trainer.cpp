@@ -442,7 +442,8 @@ int run_training(const TrainOptions& cli) {
     const auto b0 = static_cast<size_t>(pos * o.batch_size);
     std::vector<size_t> idx(perm.begin() + static_cast<std::ptrdiff_t>(b0),
                             perm.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(perm.size(), b0 + static_cast<size_t>(o.batch_size))));
-    std::mt19937_64 noise_rng(o.seed * 104729ull + static_cast<uint64_t>(step));  // input noise (span corruption, token dropout): (seed, step)
+    // Input noise (span corruption, token dropout): a function of (seed, step).
+    std::mt19937_64 noise_rng(o.seed * 104729ull + static_cast<uint64_t>(step));
     const auto batch = denoise ? make_denoise_batch(train, idx, o, first_sentinel, config.decoder_start_token_id, noise_rng, dev)
                                : make_batch(train, idx, ls, config.decoder_start_token_id, dev, o.token_dropout, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)

@@ -43,9 +43,9 @@ struct TrainOptions {
   // it with --init; evaluation then reports the denoising loss.
   std::string objective = "classify";
   // With --init: draw the decoder's weights afresh (HF init, --seed), keeping the encoder and the
-  // shared embedding. After --objective denoise the decoder has learned to open every answer
-  // with <extra_id_0> whatever the input, which fine-tuning could not unlearn (validation stayed
-  // at the majority class); a fresh decoder learns the labels from the pre-trained encoder.
+  // shared embedding; e.g. after --objective denoise, whose decoder opens every answer with
+  // <extra_id_0>. (On emot5-small, fine-tuning stayed at the majority class with or without a
+  // fresh decoder; see the model card.)
   bool reinit_decoder = false;
   // With --init: draw the encoder's layers afresh too, keeping only the shared embedding (word
   // vectors learned by pre-training).
