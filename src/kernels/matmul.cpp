@@ -45,12 +45,13 @@ void f32_to_bf16_row(const float* x, long n, uint16_t* out) { f32_to_bf16(x, n, 
 namespace {
 
 // One matmul per (type, N, K, M, accumulate), shared by every weight of that shape (weights are
-// an execution argument) and made on first use: oneDNN's primitives have fixed shapes, and all of
-// them share the packed layout (checked when made). Shared, so that a model's many layers of a few
-// shapes hold one primitive per batch shape rather than one each: primitives hold JIT code.
+// an execution argument) and made on first use: oneDNN's primitives have fixed shapes. Shared, so
+// that a model's many layers of a few shapes hold one primitive per batch shape rather than one
+// each: primitives hold JIT code. Most batch shapes want the layout the weight was packed in at
+// load; oneDNN picks another for some (M, threads), and the matrix then keeps a copy in that one.
 struct Kernel {
   dnnl::matmul prim;
-  dnnl::memory::desc src, dst, scratch_desc;
+  dnnl::memory::desc src, wei, dst, scratch_desc;
   size_t scratch = 0;
 };
 
@@ -69,8 +70,7 @@ dnnl::matmul::primitive_desc describe(dt type, int M, int N, int K, bool accumul
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
 }
 
-std::shared_ptr<const Kernel> shared_kernel(dt type, int M, int N, int K, bool accumulate,
-                                            const dnnl::memory::desc& packed_desc) {
+std::shared_ptr<const Kernel> shared_kernel(dt type, int M, int N, int K, bool accumulate) {
   static std::mutex mu;
   static std::map<std::tuple<int, int, int, int, bool>, std::shared_ptr<const Kernel>> cache;
   const auto key = std::make_tuple(static_cast<int>(type), N, K, M, accumulate);
@@ -80,10 +80,8 @@ std::shared_ptr<const Kernel> shared_kernel(dt type, int M, int N, int K, bool a
     if (it != cache.end()) return it->second;
   }
   const auto pd = describe(type, M, N, K, accumulate);
-  if (pd.weights_desc() != packed_desc)
-    throw std::runtime_error("oneDNN matmul wants another weight layout for " + std::to_string(M) + " rows");
-  auto k = std::make_shared<const Kernel>(
-      Kernel{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.scratchpad_desc().get_size()});
+  auto k = std::make_shared<const Kernel>(Kernel{dnnl::matmul(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc(),
+                                                 pd.scratchpad_desc(), pd.scratchpad_desc().get_size()});
   std::lock_guard<std::mutex> lock(mu);
   if (cache.size() >= 1024) cache.clear();  // very many distinct batch shapes: start over
   cache.emplace(key, k);
@@ -96,6 +94,23 @@ struct PackedMatrix::Impl {
   dt type;
   dnnl::memory::desc packed_desc;
   dnnl::memory packed;
+  // Copies in the other layouts that some batch shapes' kernels want, made on first use from
+  // `packed`; never removed, so references to them stay valid.
+  mutable std::mutex mu;
+  mutable std::vector<std::unique_ptr<dnnl::memory>> other_layouts;
+
+  const dnnl::memory& weights_for(const dnnl::memory::desc& want) const {
+    if (want == packed_desc) return packed;
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& m : other_layouts)
+      if (m->get_desc() == want) return *m;
+    auto copy = std::make_unique<dnnl::memory>(want, cpu_engine());
+    dnnl::stream s(cpu_engine());
+    dnnl::reorder(packed, *copy).execute(s, const_cast<dnnl::memory&>(packed), *copy);
+    s.wait();
+    other_layouts.push_back(std::move(copy));
+    return *other_layouts.back();
+  }
 };
 
 PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
@@ -125,7 +140,12 @@ PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
 
 PackedMatrix::~PackedMatrix() = default;
 
-size_t PackedMatrix::bytes() const { return impl_->packed_desc.get_size(); }
+size_t PackedMatrix::bytes() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  size_t n = impl_->packed_desc.get_size();
+  for (const auto& m : impl_->other_layouts) n += m->get_desc().get_size();
+  return n;
+}
 
 void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, float beta) const {
   if (M == 0 || rows_ == 0) return;
@@ -158,12 +178,13 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
   const bool accumulate_in_place = beta != 0.0f && ldy == N;
   {
     const ForeignCall foreign;
-    const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place, impl_->packed_desc);
+    const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place);
+    const dnnl::memory& weights = impl_->weights_for(k->wei);
     if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
     const auto& eng = cpu_engine();
     const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);
     const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
-    k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->packed}, {DNNL_ARG_DST, dst},
+    k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
                              {DNNL_ARG_SCRATCHPAD, pad}});
     stream.wait();
   }

@@ -24,7 +24,7 @@ class PackedMatrix {
   int rows() const { return rows_; }
   int cols() const { return cols_; }
   WeightType type() const { return type_; }
-  size_t bytes() const;  // the packed weight's size
+  size_t bytes() const;  // the packed weight's size, with the copies in other layouts made so far
 
   // y[M,N] = x[M,K] · w^T + beta·y, beta 0 or 1. Safe to call from several threads at once.
   void multiply(int M, const float* x, int ldx, float* y, int ldy, float beta = 0.0f) const;
