@@ -1,6 +1,7 @@
 // File helpers (see file_util.h).
 #include "io/file_util.h"
 
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,18 @@ std::string executable_dir() {
 bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void remove_tree(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw Error(path + ": cannot remove: " + std::strerror(errno));
+  }
+  // Depth first (FTW_DEPTH), without following links (FTW_PHYS).
+  auto remove_one = [](const char* p, const struct stat*, int, struct FTW*) -> int { return std::remove(p) == 0 ? 0 : errno; };
+  const int rc = ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
+  if (rc != 0) throw Error(path + ": cannot remove: " + std::strerror(rc > 0 ? rc : errno));
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {

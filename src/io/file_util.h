@@ -9,6 +9,11 @@ std::string read_file(const std::string& path);
 // The directory of the running executable ("" when /proc/self/exe cannot be read).
 std::string executable_dir();
 bool file_exists(const std::string& path);
+// Removes `path` and, for a directory, everything under it (symbolic links themselves, never
+// their targets); a missing path is not an error. Written on POSIX nftw rather than
+// std::filesystem::remove_all: PyTorch's own libtorch.so exports a remove_all that the dynamic
+// linker binds ahead of libstdc++'s and that crashed when called (seen with torch 2.11 cu130).
+void remove_tree(const std::string& path);
 // Writes `content` to `path` atomically.
 void write_file_atomic(const std::string& path, const std::string& content);
 

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 #include "classifier/labels.h"
 #include "io/error.h"
@@ -14,6 +17,24 @@
 namespace emot5::train {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// libtorch keys an optimizer's per-parameter state by the parameter's TensorImpl: by its address
+// printed as a string up to 2.0 (Debian's 1.13), by the pointer itself since.
+template <class StateMap>
+typename StateMap::key_type state_key(const StateMap&, const torch::Tensor& p) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+}  // namespace
 
 nlohmann::json options_to_json(const TrainOptions& o) {
   return {{"init", o.init}, {"config_file", o.config_file}, {"preset", o.preset}, {"tokenizer", o.tokenizer},
@@ -63,14 +84,14 @@ void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model,
   fs::create_directories(root);
   const std::string name = "step-" + std::to_string(step);
   const fs::path tmp = root / ("." + name + ".tmp"), dir = root / name;
-  fs::remove_all(tmp);
+  remove_tree(tmp.string());
   fs::create_directories(tmp);
   write_safetensors((tmp / "model.safetensors").string(), *model.state_dict());
   MemoryTensors moments;
   int64_t adam_step = 0;
   for (const auto& n : model.names()) {
     auto& p = const_cast<TorchT5&>(model).param(n);
-    auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    auto it = opt.state().find(state_key(opt.state(), p));
     if (it == opt.state().end()) continue;
     auto& st = static_cast<torch::optim::AdamWParamState&>(*it->second);
     adam_step = st.step();
@@ -89,7 +110,7 @@ void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model,
   state["options"] = options_to_json(o);
   write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
   write_file_atomic((tmp / "config.json").string(), t5_config_json(model.config()));
-  fs::remove_all(dir);
+  remove_tree(dir.string());
   fs::rename(tmp, dir);
   write_file_atomic((root / "latest").string(), name + "\n");
   // Keep the two newest checkpoints.
@@ -99,7 +120,7 @@ void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model,
     if (e.is_directory() && fn.rfind("step-", 0) == 0) all.emplace_back(std::stoll(fn.substr(5)), e.path());
   }
   std::sort(all.begin(), all.end());
-  for (size_t i = 0; i + 2 < all.size(); ++i) fs::remove_all(all[i].second);
+  for (size_t i = 0; i + 2 < all.size(); ++i) remove_tree(all[i].second.string());
 }
 
 std::string latest_checkpoint(const std::string& out) {
@@ -136,7 +157,7 @@ void load_optimizer_state(const std::string& ckpt, TorchT5& model, torch::optim:
     st->step(adam_step);
     st->exp_avg(to_tensor(*a));
     st->exp_avg_sq(to_tensor(*b));
-    opt.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(st);
+    opt.state()[state_key(opt.state(), p)] = std::move(st);
   }
 }
 

@@ -1,11 +1,17 @@
-// io layer: dtype conversions, safetensors round trip, config.json rules, UTF-8, CSV records.
+// io layer: dtype conversions, safetensors round trip, config.json rules, UTF-8, CSV records,
+// directory removal.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "io/csv.h"
 #include "io/config.h"
 #include "io/error.h"
+#include "io/file_util.h"
 #include "io/safetensors.h"
 #include "io/utf8.h"
 #include "test_util.h"
@@ -106,6 +112,26 @@ TEST(Csv, QuotedFieldsCommasNewlinesAndErrors) {
   std::istringstream bad("\"never closed,1\n");
   line = 0;
   EXPECT_THROW(read_csv_record(bad, &f, &line, "t.csv"), Error);
+}
+
+TEST(FileUtil, RemoveTreeRemovesNestedDirectoriesButNotLinkTargets) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("emot5_remove_tree_" + std::to_string(::getpid()));
+  const fs::path keep = root.string() + "_kept";
+  fs::create_directories(root / "a" / "b");
+  fs::create_directories(keep);
+  std::ofstream(root / "a" / "b" / "f.bin") << "x";
+  std::ofstream(root / "top.txt") << "y";
+  std::ofstream(keep / "target.txt") << "z";
+  fs::create_directory_symlink(keep, root / "a" / "link");
+  remove_tree(root.string());
+  EXPECT_FALSE(fs::exists(root));
+  EXPECT_TRUE(fs::exists(keep / "target.txt"));  // the link went, not what it points to
+  remove_tree(root.string());                    // missing: nothing to do
+  remove_tree((keep / "target.txt").string());   // a plain file
+  EXPECT_FALSE(fs::exists(keep / "target.txt"));
+  remove_tree(keep.string());
+  EXPECT_FALSE(fs::exists(keep));
 }
 
 }  // namespace
