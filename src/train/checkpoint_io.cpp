@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // libtorch keys an optimizer's per-parameter state by the parameter's TensorImpl: by its address
-// printed as a string up to 2.0 (Debian's 1.13), by the pointer itself since.
+// printed as a string in Debian's 1.13, by the pointer itself in 2.11 (the PyTorch 2.x builds).
 template <class StateMap>
 typename StateMap::key_type state_key(const StateMap&, const torch::Tensor& p) {
   using Key = typename StateMap::key_type;
