@@ -88,6 +88,14 @@ std::shared_ptr<const Kernel> shared_kernel(dt type, int M, int N, int K, bool a
   return k;
 }
 
+// Copies `from` into `to`'s layout (oneDNN's reorder), waiting for it to finish.
+void reorder_into(const dnnl::memory& from, const dnnl::memory& to) {
+  dnnl::stream s(cpu_engine());
+  auto src = from, dst = to;  // handles to the same memory: execute takes non-const references
+  dnnl::reorder(src, dst).execute(s, src, dst);
+  s.wait();
+}
+
 }  // namespace
 
 struct PackedMatrix::Impl {
@@ -105,9 +113,7 @@ struct PackedMatrix::Impl {
     for (const auto& m : other_layouts)
       if (m->get_desc() == want) return *m;
     auto copy = std::make_unique<dnnl::memory>(want, cpu_engine());
-    dnnl::stream s(cpu_engine());
-    dnnl::reorder(packed, *copy).execute(s, const_cast<dnnl::memory&>(packed), *copy);
-    s.wait();
+    reorder_into(packed, *copy);
     other_layouts.push_back(std::move(copy));
     return *other_layouts.back();
   }
@@ -128,10 +134,7 @@ PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
       f32_to_bf16(w, static_cast<long>(bf16.size()), bf16.data());
       plain_data = bf16.data();
     }
-    dnnl::memory plain({{K, N}, impl_->type, {1, K}}, cpu_engine(), plain_data);
-    dnnl::stream s(cpu_engine());
-    dnnl::reorder(plain, impl_->packed).execute(s, plain, impl_->packed);
-    s.wait();
+    reorder_into(dnnl::memory({{K, N}, impl_->type, {1, K}}, cpu_engine(), plain_data), impl_->packed);
   } catch (const dnnl::error& e) {
     throw std::runtime_error(std::string("oneDNN cannot pack a ") + (type == WeightType::Bf16 ? "bf16" : "f32") +
                              " " + std::to_string(N) + "x" + std::to_string(K) + " weight: " + e.what());
