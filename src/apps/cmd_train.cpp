@@ -89,6 +89,13 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--token-dropout", o->token_dropout,
                   "classify: delete each input token with this probability while training (regularizer)")
       ->capture_default_str()->check(CLI::Range(0.0, 0.9))->group(g_rec);
+  cmd->add_option("--unk-below", o->unk_below,
+                  "classify: read tokens seen fewer than N times in the training texts as <unk>; the saved model "
+                  "gives them <unk>'s embedding (0: off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber)->group(g_rec);
+  cmd->add_option("--unk-dropout", o->unk_dropout,
+                  "classify: replace each input token by <unk> with this probability while training")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.9))->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
   cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);

@@ -50,7 +50,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
           {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
           {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
-          {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout}};
+          {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout},
+          {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -74,6 +75,8 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("reinit_decoder", &o.reinit_decoder);
   get("reinit_encoder", &o.reinit_encoder);
   get("token_dropout", &o.token_dropout);
+  get("unk_below", &o.unk_below);
+  get("unk_dropout", &o.unk_dropout);
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace emot5::train {
 
@@ -81,6 +82,33 @@ std::vector<int> drop_tokens(const std::vector<int>& tokens, double p, int eos_i
     if (!drop(rng)) out.push_back(tokens[i]);
   if (out.empty()) out.push_back(tokens[std::uniform_int_distribution<size_t>(0, n - 1)(rng)]);
   if (has_eos) out.push_back(eos_id);
+  return out;
+}
+
+std::vector<int> rare_tokens(const std::vector<std::vector<int>>& texts, int below, int vocab,
+                             const std::vector<int>& keep) {
+  std::vector<int64_t> count(static_cast<size_t>(vocab), 0);
+  for (const auto& t : texts)
+    for (int id : t) {
+      if (id < 0 || id >= vocab) throw std::out_of_range("token id " + std::to_string(id) + " outside the vocabulary");
+      ++count[static_cast<size_t>(id)];
+    }
+  for (int id : keep)
+    if (id >= 0 && id < vocab) count[static_cast<size_t>(id)] = below;
+  std::vector<int> out;
+  for (int id = 0; id < vocab; ++id)
+    if (count[static_cast<size_t>(id)] < below) out.push_back(id);
+  return out;
+}
+
+std::vector<int> mask_tokens(const std::vector<int>& tokens, double p, int unk_id, int eos_id, std::mt19937_64& rng) {
+  if (p < 0 || p >= 1) throw std::invalid_argument("unknown-word dropout must be in [0, 1)");
+  if (p == 0) return tokens;
+  const size_t n = tokens.size() - (!tokens.empty() && tokens.back() == eos_id ? 1 : 0);
+  std::bernoulli_distribution mask(p);
+  std::vector<int> out = tokens;
+  for (size_t i = 0; i < n; ++i)
+    if (mask(rng)) out[i] = unk_id;
   return out;
 }
 

@@ -29,4 +29,16 @@ DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, doub
 // chosen at random when all would go). `p` = 0 returns the tokens unchanged.
 std::vector<int> drop_tokens(const std::vector<int>& tokens, double p, int eos_id, std::mt19937_64& rng);
 
+// The ids seen fewer than `below` times in `texts` (each id < `vocab`), except those in `keep`
+// (special tokens, the label words): their embeddings would stay as drawn at initialization.
+// --unk-below N trains with them read as <unk> and saves <unk>'s embedding in their rows, so a
+// word the training texts lack (or had once) reads at inference as it did in training.
+std::vector<int> rare_tokens(const std::vector<std::vector<int>>& texts, int below, int vocab,
+                             const std::vector<int>& keep);
+
+// Unknown-word dropout: each of a text's tokens is replaced by `unk_id` with probability `p`,
+// independently; a final eos is kept. Teaches the model to read a sentence around a word it does
+// not know, as it must at inference for words the training texts never had (see --unk-below).
+std::vector<int> mask_tokens(const std::vector<int>& tokens, double p, int unk_id, int eos_id, std::mt19937_64& rng);
+
 }  // namespace emot5::train

@@ -123,13 +123,20 @@ TorchBatch make_batch(const std::vector<const std::vector<int>*>& inputs, const 
   return TorchBatch{ids.to(dev), mask.to(dev), dec.to(dev), labels.to(dev)};
 }
 
-// Classification batch: targets are the label's tokens + eos. With `token_dropout` > 0 the
-// inputs lose tokens at random (drop_tokens, drawn from `rng`).
+// Classification batch: targets are the label's tokens + eos. With input noise the inputs lose
+// tokens (drop_tokens) and have others replaced by <unk> (mask_tokens), drawn from `rng`.
+struct InputNoise {
+  double token_dropout = 0.0, unk_dropout = 0.0;
+  int unk_id = 2;
+};
+
 TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const LabelSet& ls, int start_id,
-                      torch::Device dev, double token_dropout = 0.0, std::mt19937_64* rng = nullptr) {
+                      torch::Device dev, const InputNoise& noise = {}, std::mt19937_64* rng = nullptr) {
   std::vector<std::vector<int>> dropped;
-  if (token_dropout > 0) {
-    for (size_t i : idx) dropped.push_back(drop_tokens(data.inputs[i], token_dropout, 1, *rng));
+  if (noise.token_dropout > 0 || noise.unk_dropout > 0) {
+    for (size_t i : idx)
+      dropped.push_back(mask_tokens(drop_tokens(data.inputs[i], noise.token_dropout, 1, *rng), noise.unk_dropout,
+                                    noise.unk_id, 1, *rng));
   }
   std::vector<const std::vector<int>*> inputs;
   std::vector<std::vector<int>> targets;
@@ -241,6 +248,37 @@ void accumulate_average(std::shared_ptr<MemoryTensors>& avg, int64_t& count, con
   avg = next;
 }
 
+// Reads the `rare` ids of every text as `unk_id`.
+void map_to_unk(Encoded& data, const std::vector<int>& rare, int unk_id) {
+  if (rare.empty()) return;
+  const int top = rare.back();
+  std::vector<char> is_rare(static_cast<size_t>(top) + 1, 0);
+  for (int id : rare) is_rare[static_cast<size_t>(id)] = 1;
+  for (auto& t : data.inputs)
+    for (int& id : t)
+      if (id <= top && is_rare[static_cast<size_t>(id)]) id = unk_id;
+}
+
+// `weights` with the embedding rows of the `rare` ids replaced by <unk>'s row, so the saved model
+// reads those words as training did.
+std::shared_ptr<MemoryTensors> with_unk_rows(const MemoryTensors& weights, const std::vector<int>& rare, int unk_id) {
+  auto out = std::make_shared<MemoryTensors>();
+  for (const auto& n : weights.names()) {
+    const auto t = *weights.find(n);
+    if (n != "shared.weight") {
+      out->add(n, t.dtype, t.shape, std::vector<std::byte>(t.data, t.data + t.nbytes));
+      continue;
+    }
+    auto v = to_f32(t);
+    const auto d = static_cast<size_t>(t.shape[1]);
+    for (int id : rare)
+      std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(unk_id) * d), d,
+                  v.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(id) * d));
+    out->add_f32(n, t.shape, v);
+  }
+  return out;
+}
+
 std::string default_tokenizer() {
 #ifdef EMOT5_DATA_DIR
   return std::string(EMOT5_DATA_DIR) + "/t5-tokenizer/spiece.model";
@@ -275,6 +313,8 @@ int run_training(const TrainOptions& cli) {
   if (!denoise && o.objective != "classify") throw std::invalid_argument("--objective must be classify or denoise");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
   if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
+  if (denoise && (o.unk_below > 0 || o.unk_dropout > 0))
+    throw std::invalid_argument(std::string(o.unk_below > 0 ? "--unk-below" : "--unk-dropout") + " needs --objective classify");
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device dev(o.device);
   if (dev.is_cuda() && !torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available");
@@ -328,12 +368,23 @@ int run_training(const TrainOptions& cli) {
   const int first_sentinel = tok.encode_plain("<extra_id_0>").front();
   const Dataset train_ds = load_dataset(o.data, ls.names, dopt);
   if (train_ds.bad_rows) std::cerr << "skipped " << train_ds.bad_rows << " bad row(s) of " << o.data << "\n";
-  const Encoded train = encode_dataset(train_ds, tok, ls.prefix, o.max_input_tokens);
+  Encoded train = encode_dataset(train_ds, tok, ls.prefix, o.max_input_tokens);
   Encoded eval;
   if (!o.eval_data.empty()) {
     const Dataset eval_ds = load_dataset(o.eval_data, ls.names, dopt);
     eval = encode_dataset(eval_ds, tok, ls.prefix, o.max_input_tokens);
   }
+  std::vector<int> rare;  // --unk-below: read as <unk>, saved with <unk>'s embedding
+  if (o.unk_below > 0) {
+    std::vector<int> keep{tok.pad_id(), tok.eos_id(), tok.unk_id()};
+    for (const auto& t : ls.tokens) keep.insert(keep.end(), t.begin(), t.end());
+    rare = rare_tokens(train.inputs, o.unk_below, static_cast<int>(config.vocab_size), keep);
+    map_to_unk(train, rare, tok.unk_id());
+    map_to_unk(eval, rare, tok.unk_id());
+    std::cerr << "--unk-below " << o.unk_below << ": " << rare.size() << " of " << config.vocab_size
+              << " token ids read as <unk>\n";
+  }
+  const InputNoise noise{o.token_dropout, o.unk_dropout, tok.unk_id()};
   torch::Tensor class_weight;
   if (o.class_weights == "balanced") {
     std::vector<float> w(static_cast<size_t>(config.vocab_size), 1.0f);
@@ -445,7 +496,7 @@ int run_training(const TrainOptions& cli) {
     // Input noise (span corruption, token dropout): a function of (seed, step).
     std::mt19937_64 noise_rng(o.seed * 104729ull + static_cast<uint64_t>(step));
     const auto batch = denoise ? make_denoise_batch(train, idx, o, first_sentinel, config.decoder_start_token_id, noise_rng, dev)
-                               : make_batch(train, idx, ls, config.decoder_start_token_id, dev, o.token_dropout, &noise_rng);
+                               : make_batch(train, idx, ls, config.decoder_start_token_id, dev, noise, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
     const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
     const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight);
@@ -503,6 +554,7 @@ int run_training(const TrainOptions& cli) {
       std::cerr << "using the weight average (validation " << metric_name << " " << metric << " > " << final_metric << ")\n";
     }
   }
+  if (!rare.empty()) final_weights = with_unk_rows(*final_weights, rare, tok.unk_id());
   write_model_dir(o.out, config, *final_weights, o.save_dtype, spiece, ls.names, ls.prefix, default_tokenizer());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cerr << "trained " << step << " steps in " << secs << " s; model written to " << o.out;

@@ -54,6 +54,12 @@ struct TrainOptions {
   // classify: delete each input token with this probability (a fresh draw every step, a function
   // of (seed, step) so a resumed run stays exact); 0 = off.
   double token_dropout = 0.0;
+  // classify: tokens seen fewer than this many times in the training texts are read as <unk>
+  // (training and evaluation), and the saved model gives them <unk>'s embedding; 0 = off.
+  int unk_below = 0;
+  // classify: replace each input token by <unk> with this probability at every step (a function
+  // of (seed, step)); 0 = off.
+  double unk_dropout = 0.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last

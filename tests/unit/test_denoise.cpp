@@ -127,3 +127,38 @@ TEST(TokenDropout, KeepsOrderEosAndOneTokenAndDropsAtTheRate) {
   EXPECT_THROW(drop_tokens(text, 1.0, kEos, rng), std::invalid_argument);
   EXPECT_EQ(drop_tokens({kEos}, 0.5, kEos, rng), std::vector<int>{kEos});
 }
+
+TEST(UnknownWords, RareTokensAreThoseSeenFewerTimesExceptTheKeptOnes) {
+  using emot5::train::rare_tokens;
+  // Counts over the texts: 3 → 3, 4 → 1, 5 → 2, 1 (eos) → 3; 0, 2, 6, 7 never.
+  const std::vector<std::vector<int>> texts{{3, 4, 5, kEos}, {3, 5, kEos}, {3, kEos}};
+  EXPECT_EQ(rare_tokens(texts, 2, 8, {}), (std::vector<int>{0, 2, 4, 6, 7}));
+  EXPECT_EQ(rare_tokens(texts, 3, 8, {0, 6}), (std::vector<int>{2, 4, 5, 7}));
+  EXPECT_TRUE(rare_tokens(texts, 0, 8, {}).empty());
+  EXPECT_THROW(rare_tokens({{9}}, 2, 8, {}), std::out_of_range);
+}
+
+TEST(UnknownWords, MaskTokensReplacesAtTheRateAndKeepsEos) {
+  using emot5::train::mask_tokens;
+  constexpr int kUnk = 2;
+  std::vector<int> text(40);
+  std::iota(text.begin(), text.end(), 100);
+  text.push_back(kEos);
+  std::mt19937_64 rng(5);
+  EXPECT_EQ(mask_tokens(text, 0.0, kUnk, kEos, rng), text);
+  size_t masked = 0;
+  for (int rep = 0; rep < 500; ++rep) {
+    const auto out = mask_tokens(text, 0.2, kUnk, kEos, rng);
+    ASSERT_EQ(out.size(), text.size());
+    EXPECT_EQ(out.back(), kEos);
+    for (size_t i = 0; i + 1 < out.size(); ++i) {
+      EXPECT_TRUE(out[i] == text[i] || out[i] == kUnk);
+      masked += out[i] == kUnk;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(masked) / (500.0 * 40.0), 0.2, 0.02);
+  std::mt19937_64 a(9), b(9);
+  EXPECT_EQ(mask_tokens(text, 0.3, kUnk, kEos, a), mask_tokens(text, 0.3, kUnk, kEos, b));
+  EXPECT_THROW(mask_tokens(text, 1.0, kUnk, kEos, rng), std::invalid_argument);
+  EXPECT_EQ(mask_tokens({kEos}, 0.5, kUnk, kEos, rng), std::vector<int>{kEos});
+}
