@@ -194,12 +194,9 @@ with tempfile.TemporaryDirectory() as tmp:
     code2, _, err2 = run(["train", "--resume", u2, "--threads", "1"])
     check(code == 0 and code2 == 0 and weights(u2) == weights(u), f"--unk-below stop + resume is exact: {err2[-300:]}")
     if os.path.exists(os.path.join(u, "model.safetensors")):
-        with open(os.path.join(u, "model.safetensors"), "rb") as f:
-            blob = f.read()
-        n = int.from_bytes(blob[:8], "little")
-        head = json.loads(blob[8:8 + n])["shared.weight"]
-        width = head["shape"][1] * 4
-        row = lambda i: blob[8 + n + head["data_offsets"][0] + i * width:][:width]
+        emb = tensors(os.path.join(u, "model.safetensors"))["shared.weight"]
+        width = len(emb) // 32128  # f32 rows of the 32128-token vocabulary
+        row = lambda i: emb[i * width:(i + 1) * width]
         # <extra_id_5> (32094) never occurs in texts; eos (1) ends every one.
         check(row(32094) == row(2) and row(1) != row(2), "--unk-below: rare rows saved as <unk>'s, others kept")
         logged = [json.loads(l) for l in open(os.path.join(u, "metrics.jsonl"))]
