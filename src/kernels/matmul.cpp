@@ -15,6 +15,7 @@
 #include "io/tensor.h"
 #include "kernels/foreign.h"
 #include "kernels/simd.h"
+#include "kernels/threads.h"
 
 namespace emot5::kernels {
 
@@ -44,8 +45,10 @@ void f32_to_bf16_row(const float* x, long n, uint16_t* out) { f32_to_bf16(x, n, 
 
 namespace {
 
-// One matmul per (type, N, K, M, accumulate), shared by every weight of that shape (weights are
-// an execution argument) and made on first use: oneDNN's primitives have fixed shapes. Shared, so
+// One matmul per (type, N, K, M, accumulate, threads), shared by every weight of that shape
+// (weights are an execution argument) and made on first use: oneDNN's primitives have fixed
+// shapes, and split their work for the thread count current when they are made, which they then
+// keep (two classifiers with different --threads in one process must not share one). Shared, so
 // that a model's many layers of a few shapes hold one primitive per batch shape rather than one
 // each: primitives hold JIT code. Most batch shapes want the layout the weight was packed in at
 // load; oneDNN picks another for some (M, threads), and the matrix then keeps a copy in that one.
@@ -70,10 +73,18 @@ dnnl::matmul::primitive_desc describe(dt type, int M, int N, int K, bool accumul
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
 }
 
+struct KernelCache {
+  std::mutex mu;
+  std::map<std::tuple<int, int, int, int, bool, int>, std::shared_ptr<const Kernel>> kernels;
+};
+KernelCache& kernel_cache() {
+  static KernelCache c;
+  return c;
+}
+
 std::shared_ptr<const Kernel> shared_kernel(dt type, int M, int N, int K, bool accumulate) {
-  static std::mutex mu;
-  static std::map<std::tuple<int, int, int, int, bool>, std::shared_ptr<const Kernel>> cache;
-  const auto key = std::make_tuple(static_cast<int>(type), N, K, M, accumulate);
+  auto& [mu, cache] = kernel_cache();
+  const auto key = std::make_tuple(static_cast<int>(type), N, K, M, accumulate, num_threads());
   {
     std::lock_guard<std::mutex> lock(mu);
     const auto it = cache.find(key);
@@ -97,6 +108,12 @@ void reorder_into(const dnnl::memory& from, const dnnl::memory& to) {
 }
 
 }  // namespace
+
+size_t matmul_kernels_cached() {
+  auto& [mu, cache] = kernel_cache();
+  std::lock_guard<std::mutex> lock(mu);
+  return cache.size();
+}
 
 struct PackedMatrix::Impl {
   dt type;

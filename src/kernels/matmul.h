@@ -36,6 +36,10 @@ class PackedMatrix {
   WeightType type_;
 };
 
+// How many oneDNN matmul kernels are cached: one per weight type, shape, batch size and thread
+// count seen so far (for tests and diagnostics).
+size_t matmul_kernels_cached();
+
 // x → bf16 bits, rounding to nearest even (the vectorized form of io's f32_to_bf16).
 void f32_to_bf16_row(const float* x, long n, uint16_t* out);
 

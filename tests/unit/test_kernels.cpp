@@ -194,8 +194,7 @@ TEST_P(PackedGemm, MatchesNaiveAndStaysNearF32) {
 
 // With many threads, oneDNN picks for larger batches another weight layout than the one the
 // weight was packed in at load (seen from 8 threads and 41 rows on AVX-512); the product must still
-// be right. Shapes used nowhere else in this binary, so that no kernel made at another thread
-// count is reused from the shared cache.
+// be right.
 TEST_P(PackedGemm, AnyThreadCountAndBatchSize) {
   const WeightType type = GetParam();
   const int before = omp_get_max_threads();
@@ -214,6 +213,28 @@ TEST_P(PackedGemm, AnyThreadCountAndBatchSize) {
     }
     EXPECT_GE(packed.bytes(), bytes0);
   }
+  set_num_threads(before);
+}
+
+// oneDNN's kernels keep the thread count current when they are made: a kernel made at one count
+// must not serve a product asked for at another (two classifiers with different --threads).
+TEST(PackedGemm, KernelsAreKeptPerThreadCount) {
+  const int before = omp_get_max_threads();
+  const int N = 72, K = 56, M = 13;  // a shape used nowhere else in this binary
+  const auto w = random_vec(static_cast<size_t>(N) * K, 47, 0.05f);
+  const auto x = random_vec(static_cast<size_t>(M) * K, 48, 1.0f);
+  std::vector<float> y1(static_cast<size_t>(M) * N), y2(y1.size());
+  set_num_threads(1);
+  const PackedMatrix packed(w.data(), N, K, WeightType::F32);
+  packed.multiply(M, x.data(), K, y1.data(), N);
+  const size_t one = matmul_kernels_cached();
+  set_num_threads(2);
+  packed.multiply(M, x.data(), K, y2.data(), N);
+  EXPECT_EQ(matmul_kernels_cached(), one + 1) << "the kernel made at 1 thread served a product at 2";
+  set_num_threads(1);
+  packed.multiply(M, x.data(), K, y2.data(), N);
+  EXPECT_EQ(matmul_kernels_cached(), one + 1) << "the kernel made at 1 thread was not reused";
+  for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], y2[i], 1e-5f * (1.0f + std::fabs(y1[i])));
   set_num_threads(before);
 }
 
