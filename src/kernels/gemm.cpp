@@ -33,26 +33,28 @@ void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int l
 
 namespace naive {
 
-void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-             int ldc, float beta) {
+namespace {
+// C = A·B' + beta·C in double, B' read through strides: (1, ldb) for B^T, (ldb, 1) for B.
+void gemm_strided(int M, int N, int K, const float* A, int lda, const float* B, long b_k, long b_n, float* C, int ldc,
+                  float beta) {
   for (int m = 0; m < M; ++m)
     for (int n = 0; n < N; ++n) {
       double acc = 0;
-      for (int k = 0; k < K; ++k) acc += static_cast<double>(A[m * lda + k]) * B[n * ldb + k];
+      for (int k = 0; k < K; ++k) acc += static_cast<double>(A[m * lda + k]) * B[k * b_k + n * b_n];
       float& c = C[m * ldc + n];
       c = static_cast<float>(acc) + (beta == 0.0f ? 0.0f : beta * c);
     }
 }
+}  // namespace
+
+void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+             int ldc, float beta) {
+  gemm_strided(M, N, K, A, lda, B, 1, ldb, C, ldc, beta);
+}
 
 void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta) {
-  for (int m = 0; m < M; ++m)
-    for (int n = 0; n < N; ++n) {
-      double acc = 0;
-      for (int k = 0; k < K; ++k) acc += static_cast<double>(A[m * lda + k]) * B[k * ldb + n];
-      float& c = C[m * ldc + n];
-      c = static_cast<float>(acc) + (beta == 0.0f ? 0.0f : beta * c);
-    }
+  gemm_strided(M, N, K, A, lda, B, ldb, 1, C, ldc, beta);
 }
 
 }  // namespace naive

@@ -14,20 +14,12 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish
+
 EMOT5, DATA = sys.argv[1], sys.argv[2]
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 LABEL_IDS = [24784, 3922, 333, 11213, 2971, 4158]
 FIXTURES = ["tiny-v10-f32", "tiny-v11-tied-bf16", "tiny-v11-untied-f32"]
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def run(args, stdin=None, env=None):
@@ -217,5 +209,4 @@ with tempfile.TemporaryDirectory() as tmp:
             want = want[:want.index(1) + 1]
         check(json.loads(line)["ids"] == want, f"formula generate row {b}")
 
-print(f"{checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -15,17 +15,10 @@ import sys
 import tempfile
 import time
 
+from checks import check, finish
+
 EMOT5, SRC = sys.argv[1], sys.argv[2]
 INIT = os.path.join(SRC, "tests/data/tiny-v11-untied-f32")
-failures, checks = [], 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def run(args, timeout=600):
@@ -226,5 +219,4 @@ with tempfile.TemporaryDirectory() as tmp:
                         "--skip-bad-rows"])
     check(code == 0 and "skipped 4 bad row" in err, f"--skip-bad-rows: {code} {err[-300:]}")
 
-print(f"{checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()
