@@ -40,6 +40,7 @@ struct Prediction {
   std::vector<double> log_probs;
   std::string generated;            // what greedy generation says (empty when disabled)
   std::vector<int> generated_ids;   // decoder start first, up to and including eos
+  bool truncated = false;           // the text had more than max_input_tokens tokens: its end was not read
 };
 
 struct Generation {

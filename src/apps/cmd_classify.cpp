@@ -71,17 +71,26 @@ void add_classify(CLI::App& app, Runner* run) {
       std::vector<std::string> texts;
       InputRow row;
       bool more = true;
+      size_t truncated = 0, total = 0;
       while (more) {
         texts.clear();
         while (texts.size() < chunk && (more = reader->next(&row))) texts.push_back(std::move(row.text));
         if (texts.empty()) break;
         const auto preds = clf.classify_batch(texts);
-        for (size_t i = 0; i < texts.size(); ++i) writer.write(texts[i], preds[i]);
+        for (size_t i = 0; i < texts.size(); ++i) {
+          writer.write(texts[i], preds[i]);
+          truncated += preds[i].truncated ? 1 : 0;
+        }
+        total += texts.size();
         std::cout.flush();
         progress.add(texts.size());
       }
       progress.finish();
       if (!std::cout) throw std::runtime_error("writing to stdout failed");
+      if (truncated > 0)
+        std::cerr << "emot5: note: " << truncated << " of " << total << " texts had more than "
+                  << clf.options().max_input_tokens << " tokens and were classified by their first "
+                  << clf.options().max_input_tokens - 1 << " (--max-input-tokens; marked \"truncated\" in --format jsonl)\n";
       return 0;
     };
   });

@@ -50,6 +50,7 @@ void PredictionWriter::write(const std::string& text, const Prediction& p) {
       for (size_t i = 0; i < labels_.size(); ++i) scores[labels_[i]] = p.probabilities[i];
       j["scores"] = scores;
       if (generated_) j["generated"] = p.generated;
+      if (p.truncated) j["truncated"] = true;
       out_ << j.dump() << '\n';
       break;
     }

@@ -1,6 +1,7 @@
 // Classifier (include/emot5/emot5.h): tokenizes, batches by length, runs the encoder once and
 // scores each label by the summed log-probabilities of its tokens under teacher forcing.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <numeric>
 
@@ -24,11 +25,20 @@ struct Classifier::Impl {
   LabelSet labels;
   std::vector<float> label_head;  // (n_labels, D): head rows of single-token labels
 
-  std::vector<int> encode(std::string_view text) const {
-    if (labels.prefix.empty()) return tok->encode(text, opt.max_input_tokens);
-    std::string s = labels.prefix;
-    s.append(text);
-    return tok->encode(s, opt.max_input_tokens);
+  // The ids the model reads (at most max_input_tokens, eos last); *truncated says whether the
+  // text had more.
+  std::vector<int> encode(std::string_view text, bool* truncated = nullptr) const {
+    std::string with_prefix;
+    if (!labels.prefix.empty()) {
+      with_prefix = labels.prefix;
+      with_prefix.append(text);
+      text = with_prefix;
+    }
+    // One token more than the limit tells whether the limit cuts anything.
+    auto ids = tok->encode(text, std::min(opt.max_input_tokens, INT_MAX - 1) + 1);
+    const bool cut = ids.size() > static_cast<size_t>(opt.max_input_tokens);
+    if (truncated) *truncated = cut;
+    return cut ? tok->encode(text, opt.max_input_tokens) : ids;
   }
   void classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out) const;
   void finish(Prediction& p, const std::vector<double>& log_probs) const;
@@ -170,7 +180,9 @@ Prediction Classifier::classify(std::string_view text) const {
   kernels::set_num_threads(impl_->opt.threads);
   Prediction p;
   Prediction* out[] = {&p};
-  impl_->classify_chunk({impl_->encode(text)}, out);
+  bool truncated = false;
+  impl_->classify_chunk({impl_->encode(text, &truncated)}, out);
+  p.truncated = truncated;
   return p;
 }
 
@@ -182,8 +194,8 @@ std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string
   if (batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
   kernels::set_num_threads(impl_->opt.threads);
   std::vector<std::vector<int>> seqs(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) seqs[i] = impl_->encode(texts[i]);
   std::vector<Prediction> out(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) seqs[i] = impl_->encode(texts[i], &out[i].truncated);
   for_each_length_chunk(seqs, static_cast<size_t>(batch_size), [&](const std::vector<size_t>& idx) {
     std::vector<std::vector<int>> chunk;
     std::vector<Prediction*> dst;

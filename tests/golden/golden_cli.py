@@ -131,6 +131,13 @@ for fx in FIXTURES:
         check(code == 0, f"{fx}: jsonl-input classify exit {code}: {err}")
         check([l.split("\t")[0] for l in out.splitlines()] == jsonl_labels, f"{fx}: text-format labels")
 
+    # A text longer than --max-input-tokens is marked in jsonl and counted on stderr.
+    code, out, err = run(["classify", "--model", d, "--format", "jsonl", "--max-input-tokens", "4"],
+                         stdin=b"i am so scared of the dark\nno\n")
+    rows = [json.loads(l) for l in out.splitlines()]
+    check(code == 0 and [r.get("truncated", False) for r in rows] == [True, False], f"{fx}: truncated marks {out}")
+    check("1 of 2 texts had more than 4 tokens" in err, f"{fx}: truncation note: {err}")
+
 # tokenize: every HF fast-tokenizer case, read from a .jsonl file (texts may hold newlines).
 cases = json.load(open(os.path.join(DATA, "tokenizer_cases.json")))["hf"]
 with tempfile.TemporaryDirectory() as tmp:

@@ -158,6 +158,28 @@ TEST(Classifier, GenerateTrimsAfterEos) {
   }
 }
 
+// A text longer than max_input_tokens is read up to the limit (eos last, like HF's truncation)
+// and says so; one at the limit is not marked.
+TEST(Classifier, TruncationIsReported) {
+  ClassifierOptions o;
+  o.max_input_tokens = 6;
+  const auto clf = Classifier::load(test::data("tiny-v11-untied-f32"), o);
+  const auto full = Classifier::load(test::data("tiny-v11-untied-f32"));
+  const std::string text = "i am so scared of the dark and the night", head = "i am so scared";
+  ASSERT_GT(full.tokenize(text).ids.size(), 6u);
+  ASSERT_EQ(full.tokenize(head).ids.size(), 6u);  // "▁", "i", "▁am", "▁so", "▁scared" and eos: the limit
+  const auto cut = clf.classify(text);
+  EXPECT_TRUE(cut.truncated);
+  const auto ref = full.classify(head);
+  EXPECT_FALSE(ref.truncated);
+  EXPECT_FALSE(clf.classify(head).truncated);
+  for (size_t l = 0; l < 6; ++l) EXPECT_NEAR(cut.probabilities[l], ref.probabilities[l], 1e-6);
+  const auto batch = clf.classify_batch({head, text, "joy"});
+  EXPECT_FALSE(batch[0].truncated);
+  EXPECT_TRUE(batch[1].truncated);
+  EXPECT_FALSE(batch[2].truncated);
+}
+
 }  // namespace
 }  // namespace emot5
 
