@@ -1,6 +1,6 @@
 // emot5: classify short texts into emotions with a T5 model, in C++.
 //
-//   emot5::Classifier clf = emot5::Classifier::load("models/emot5-small");
+//   emot5::Classifier clf = emot5::Classifier::load(emot5::default_model_dir());
 //   emot5::Prediction p = clf.classify("i feel so happy today");
 //   // p.label == "joy"; p.probabilities[i] belongs to clf.labels()[i]; p.generated == "joy"
 //
@@ -80,5 +80,11 @@ class Classifier {
   explicit Classifier(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The built-in model's directory (models/emot5-small): $EMOT5_MODEL when set, else the first of
+// <executable dir>/../share/emot5/models/emot5-small, <executable dir>/models/emot5-small, the
+// source tree emot5 was built from and the installation's share/emot5/models/emot5-small that
+// holds a config.json. Throws emot5::Error naming the places looked in when none does.
+std::string default_model_dir();
 
 }  // namespace emot5

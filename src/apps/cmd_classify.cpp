@@ -1,10 +1,8 @@
 // emot5 classify: texts in, labels and probabilities out, streamed in chunks.
-#include <cstdlib>
 #include <iostream>
 
 #include "apps/commands.h"
 #include "apps/output.h"
-#include "io/file_util.h"
 #include "io/progress.h"
 
 namespace emot5::app {
@@ -24,19 +22,11 @@ void ModelOptions::add_to(CLI::App* cmd) {
 
 std::string ModelOptions::resolve() const {
   if (!model.empty()) return model;
-  if (const char* env = std::getenv("EMOT5_MODEL"); env && *env) return env;
-  // The built-in model: beside the executable (an installed tree), else in the source tree.
-  std::vector<std::string> candidates;
-  if (const auto dir = executable_dir(); !dir.empty()) {
-    candidates.push_back(dir + "/../share/emot5/models/emot5-small");
-    candidates.push_back(dir + "/models/emot5-small");
+  try {
+    return default_model_dir();
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + ", or pass --model DIR");
   }
-#ifdef EMOT5_DEFAULT_MODEL_DIR
-  candidates.emplace_back(EMOT5_DEFAULT_MODEL_DIR);
-#endif
-  for (const auto& c : candidates)
-    if (file_exists(c + "/config.json")) return c;
-  throw std::invalid_argument("no model: pass --model DIR or set EMOT5_MODEL (no default model is installed)");
 }
 
 void add_input_options(CLI::App* cmd, InputSpec* spec) {

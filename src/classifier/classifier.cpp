@@ -2,6 +2,7 @@
 // scores each label by the summed log-probabilities of its tokens under teacher forcing.
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cmath>
 #include <numeric>
 
@@ -9,6 +10,7 @@
 #include "emot5/emot5.h"
 #include "io/checkpoint.h"
 #include "io/error.h"
+#include "io/file_util.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/threads.h"
@@ -238,5 +240,22 @@ const std::vector<std::string>& Classifier::labels() const { return impl_->label
 const ClassifierOptions& Classifier::options() const { return impl_->opt; }
 const std::string& Classifier::model_dir() const { return impl_->dir; }
 size_t Classifier::weight_bytes() const { return impl_->model->weight_bytes(); }
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("EMOT5_MODEL"); env && *env) return env;
+  auto candidates = beside_executable({"/../share/emot5/models/emot5-small", "/models/emot5-small"});
+#ifdef EMOT5_SOURCE_MODEL_DIR
+  candidates.emplace_back(EMOT5_SOURCE_MODEL_DIR);
+#endif
+#ifdef EMOT5_INSTALLED_MODEL_DIR
+  candidates.emplace_back(EMOT5_INSTALLED_MODEL_DIR);
+#endif
+  std::string looked;
+  for (const auto& c : candidates) {
+    if (file_exists(c + "/config.json")) return c;
+    looked += (looked.empty() ? "" : ", ") + c;
+  }
+  throw Error("no default model (looked in " + looked + "): set EMOT5_MODEL to a model directory");
+}
 
 }  // namespace emot5

@@ -30,6 +30,13 @@ std::string executable_dir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+std::vector<std::string> beside_executable(std::initializer_list<const char*> relative) {
+  std::vector<std::string> out;
+  if (const auto dir = executable_dir(); !dir.empty())
+    for (const char* r : relative) out.push_back(dir + r);
+  return out;
+}
+
 bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);

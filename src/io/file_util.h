@@ -1,13 +1,17 @@
 // Small file helpers: whole-file reads with clear errors, and atomic writes (temp + rename).
 #pragma once
 #include <cstdio>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace emot5 {
 
 std::string read_file(const std::string& path);
 // The directory of the running executable ("" when /proc/self/exe cannot be read).
 std::string executable_dir();
+// Each of `relative` (e.g. "/../share/emot5") appended to executable_dir(); none when it is unknown.
+std::vector<std::string> beside_executable(std::initializer_list<const char*> relative);
 bool file_exists(const std::string& path);
 // Removes `path` and, for a directory, everything under it (symbolic links themselves, never
 // their targets); a missing path is not an error. Written on POSIX nftw rather than

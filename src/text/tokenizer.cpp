@@ -22,17 +22,16 @@ namespace {
 const char* const kSpace = "\xe2\x96\x81";  // "▁"
 
 // Loads libemot5_spm.so into its own symbol scope (see spm_module.h): $EMOT5_SPM_MODULE, then
-// beside the running executable, then where the build put it.
+// beside the running executable, then where the build put it, then where `cmake --install` put it.
 const Emot5SpmApi& spm_api() {
   static const Emot5SpmApi* api = [] {
-    std::vector<std::string> tried;
-    if (const char* env = std::getenv("EMOT5_SPM_MODULE"); env && *env) tried.emplace_back(env);
-    if (const auto dir = executable_dir(); !dir.empty()) {
-      tried.push_back(dir + "/libemot5_spm.so");
-      tried.push_back(dir + "/../lib/emot5/libemot5_spm.so");
-    }
+    std::vector<std::string> tried = beside_executable({"/libemot5_spm.so", "/../lib/emot5/libemot5_spm.so"});
+    if (const char* env = std::getenv("EMOT5_SPM_MODULE"); env && *env) tried.insert(tried.begin(), env);
 #ifdef EMOT5_SPM_MODULE_PATH
     tried.emplace_back(EMOT5_SPM_MODULE_PATH);
+#endif
+#ifdef EMOT5_SPM_MODULE_INSTALLED
+    tried.emplace_back(EMOT5_SPM_MODULE_INSTALLED);
 #endif
     std::string errors;
     for (const auto& path : tried) {

@@ -279,12 +279,17 @@ std::shared_ptr<MemoryTensors> with_unk_rows(const MemoryTensors& weights, const
   return out;
 }
 
+// T5's spiece.model: in the source tree emot5 was built from, else where `cmake --install` put it.
 std::string default_tokenizer() {
 #ifdef EMOT5_DATA_DIR
-  return std::string(EMOT5_DATA_DIR) + "/t5-tokenizer/spiece.model";
+  const std::string source = std::string(EMOT5_DATA_DIR) + "/t5-tokenizer/spiece.model";
 #else
-  return "data/t5-tokenizer/spiece.model";
+  const std::string source = "data/t5-tokenizer/spiece.model";
 #endif
+#ifdef EMOT5_INSTALLED_DATA_DIR
+  if (!file_exists(source)) return std::string(EMOT5_INSTALLED_DATA_DIR) + "/t5-tokenizer/spiece.model";
+#endif
+  return source;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -156,6 +157,17 @@ TEST(Classifier, GenerateTrimsAfterEos) {
       EXPECT_EQ(eos + 1, x.ids.end());
     }
   }
+}
+
+// $EMOT5_MODEL wins; without it, a test binary (nothing installed beside it) finds the source tree's.
+TEST(Classifier, DefaultModelDir) {
+  const char* before = std::getenv("EMOT5_MODEL");
+  const std::string saved = before ? before : "";
+  ::setenv("EMOT5_MODEL", "/some/where", 1);
+  EXPECT_EQ(default_model_dir(), "/some/where");
+  ::unsetenv("EMOT5_MODEL");
+  EXPECT_EQ(default_model_dir(), std::string(EMOT5_SOURCE_DIR) + "/models/emot5-small");
+  if (before) ::setenv("EMOT5_MODEL", saved.c_str(), 1);
 }
 
 // A text longer than max_input_tokens is read up to the limit (eos last, like HF's truncation)
