@@ -106,7 +106,8 @@ class TxtReader : public TextReader {
 
 class JsonlReader : public TextReader {
  public:
-  JsonlReader(const std::string& path, std::string field) : src_(path), field_(std::move(field)) {}
+  JsonlReader(const std::string& path, std::string field, std::string extra)
+      : src_(path), field_(std::move(field)), extra_(std::move(extra)) {}
   bool next(InputRow* row) override {
     std::string s;
     size_t line;
@@ -121,6 +122,16 @@ class JsonlReader : public TextReader {
     if (!it->is_string()) throw Error(where + ": field '" + field_ + "' is not a string");
     row->text = it->get<std::string>();
     row->line = line;
+    if (!extra_.empty()) {
+      const auto e = j.find(extra_);
+      if (e == j.end()) throw Error(where + ": missing field '" + extra_ + "'");
+      if (e->is_string())
+        row->extra = e->get<std::string>();
+      else if (e->is_number())
+        row->extra = e->dump();
+      else
+        throw Error(where + ": field '" + extra_ + "' is neither a string nor a number");
+    }
     return true;
   }
   const std::string& name() const override { return src_.name(); }
@@ -128,12 +139,12 @@ class JsonlReader : public TextReader {
 
  private:
   LineSource src_;
-  std::string field_;
+  std::string field_, extra_;
 };
 
 class CsvReader : public TextReader {
  public:
-  CsvReader(const std::string& path, const std::string& column) : src_(path) {
+  CsvReader(const std::string& path, const std::string& column, const std::string& extra) : src_(path) {
     std::vector<std::string> header;
     size_t line = 0;
     if (!read_csv_record(src_.stream(), &header, &line, src_.name()))
@@ -142,6 +153,11 @@ class CsvReader : public TextReader {
     for (size_t i = 0; i < header.size(); ++i)
       if (header[i] == column) col_ = i;
     if (col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + column + "' in the header");
+    if (!extra.empty()) {
+      for (size_t i = 0; i < header.size(); ++i)
+        if (header[i] == extra) extra_col_ = i;
+      if (extra_col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + extra + "' in the header");
+    }
     ncols_ = header.size();
   }
   bool next(InputRow* row) override {
@@ -155,6 +171,7 @@ class CsvReader : public TextReader {
     if (f.size() != ncols_)
       throw Error(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(ncols_));
     row->text = std::move(f[col_]);
+    if (extra_col_ != SIZE_MAX) row->extra = std::move(f[extra_col_]);
     row->line = start;
     check_utf8(row->text, src_.name(), start);
     return true;
@@ -164,7 +181,7 @@ class CsvReader : public TextReader {
 
  private:
   LineSource src_;
-  size_t col_ = SIZE_MAX, ncols_ = 0, line_ = 0;
+  size_t col_ = SIZE_MAX, extra_col_ = SIZE_MAX, ncols_ = 0, line_ = 0;
 };
 
 }  // namespace
@@ -172,12 +189,16 @@ class CsvReader : public TextReader {
 std::unique_ptr<TextReader> open_reader(const InputSpec& spec) {
   if (!spec.args.empty()) {
     if (!spec.file.empty()) throw std::invalid_argument("give texts as arguments or --input, not both");
+    if (!spec.extra_field.empty())
+      throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input");
     return std::make_unique<ArgsReader>(spec.args);
   }
   const std::string path = spec.file.empty() ? "-" : spec.file;
   const std::string ext = lower_ext(path);
-  if (ext == "jsonl" || ext == "ndjson") return std::make_unique<JsonlReader>(path, spec.text_field);
-  if (ext == "csv") return std::make_unique<CsvReader>(path, spec.text_column);
+  if (ext == "jsonl" || ext == "ndjson") return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field);
+  if (ext == "csv") return std::make_unique<CsvReader>(path, spec.text_column, spec.extra_field);
+  if (!spec.extra_field.empty())
+    throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input, not " + path);
   return std::make_unique<TxtReader>(path);
 }
 

@@ -14,11 +14,15 @@ struct InputSpec {
   std::string file;               // --input; "-" or empty with no args: stdin lines
   std::string text_field = "text";   // jsonl
   std::string text_column = "text";  // csv (a header name)
+  // A second field read with each text (jsonl field or csv column; a JSON number is read as its
+  // text), e.g. a timestamp; empty: none. Only for .jsonl and .csv files.
+  std::string extra_field;
 };
 
 struct InputRow {
   std::string text;
   size_t line = 0;  // 1-based line where the row starts (0 for arguments)
+  std::string extra;  // InputSpec::extra_field's value
 };
 
 class TextReader {

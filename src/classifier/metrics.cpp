@@ -110,7 +110,6 @@ std::string report_table(const EvalReport& r) {
   return o.str();
 }
 
-namespace {
 std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -122,7 +121,6 @@ std::string xml_escape(const std::string& s) {
   }
   return o;
 }
-}  // namespace
 
 std::string confusion_svg(const EvalReport& r, const std::string& title) {
   const int K = static_cast<int>(r.labels.size()), cell = 64, left = 110, top = 90;

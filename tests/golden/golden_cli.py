@@ -197,6 +197,48 @@ with tempfile.TemporaryDirectory() as tmp:
           f"empty and 1 MB texts classify: {code} {err}")
     check("generated" not in rows[0] if rows else False, "--no-generate drops the generated field")
 
+# trends: each period's counts are those of classify's labels for the period's texts.
+with tempfile.TemporaryDirectory() as tmp:
+    texts = ["i feel happy", "i am so scared", "what a surprise", "i feel so angry", "love it", "so sad today"]
+    stamps = ["2024-03-04T10:00:00Z", 1709596800, "2024-03-10 23:30", "2024-03-11", "2024-03-11T01:00:00+02:00",
+              "2024-04-02"]
+    weeks = ["2024-03-04", "2024-03-04", "2024-03-04", "2024-03-11", "2024-03-04", "2024-04-01"]
+    posts = os.path.join(tmp, "posts.jsonl")
+    with open(posts, "w") as f:
+        for t, s in zip(texts, stamps):
+            f.write(json.dumps({"body": t, "at": s}) + "\n")
+    code, out, err = run(["classify", "--model", model, "--format", "jsonl", "--no-generate"] + texts)
+    labels = [json.loads(l)["label"] for l in out.splitlines()]
+    want = {}
+    for w, l in zip(weeks, labels):
+        want.setdefault(w, {k: 0 for k in LABELS})[l] += 1
+    plot = os.path.join(tmp, "trends.svg")
+    code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
+                          "--period", "week", "--format", "jsonl", "--plot", plot])
+    got = {r["period"]: r["counts"] for r in map(json.loads, out.splitlines())} if code == 0 else {}
+    check(code == 0 and got == want, f"trends per week: {code} {err} {got} vs {want}")
+    check(os.path.exists(plot) and open(plot).read().count("<polyline") == len(LABELS), "trends plot: a line per label")
+    cpath = os.path.join(tmp, "posts.csv")
+    with open(cpath, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["when", "text"])
+        for t, s in zip(texts, stamps):
+            w.writerow([s, t])
+    code, out, err = run(["trends", "--model", model, "--input", cpath, "--time-field", "when", "--period", "month",
+                          "--format", "csv"])
+    got = list(csv.DictReader(io.StringIO(out)))
+    check(code == 0 and [(g["period"], g["texts"]) for g in got] == [("2024-03", "5"), ("2024-04", "1")],
+          f"trends per month from csv: {code} {err} {got}")
+    with open(posts, "a") as f:
+        f.write(json.dumps({"body": "x", "at": "2024-02-30"}) + "\n")
+    code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at"])
+    check(code == 1 and posts + ":7:" in err and "2024-02-30" in err, f"trends bad timestamp: {code} {err}")
+    code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
+                          "--skip-bad-rows", "--format", "csv"])
+    # Per day (UTC): 03-04, 03-05, 03-10 (twice: 01:00+02:00 on the 11th is the 10th), 03-11, 04-02.
+    check(code == 0 and "skipped 1 row" in err and len(out.splitlines()) == 1 + 5,
+          f"trends --skip-bad-rows: {code} {err} {out}")
+
 # make-formula-model writes the full-size flan-t5-small-formula checkpoint; loading it back through
 # the CLI must reproduce HF's greedy generations for the reference texts.
 with tempfile.TemporaryDirectory() as tmp:

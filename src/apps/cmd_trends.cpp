@@ -1,0 +1,84 @@
+// emot5 trends: classify timestamped texts and report each period's share of every emotion, as a
+// table, CSV or JSON lines, with an SVG line chart.
+#include <iostream>
+
+#include "apps/commands.h"
+#include "classifier/trends.h"
+#include "io/error.h"
+#include "io/file_util.h"
+#include "io/progress.h"
+
+namespace emot5::app {
+
+void add_trends(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand(
+      "trends", "Share of each emotion per day, week, month or year of timestamped texts (table, CSV, JSON lines, SVG)");
+  struct Opts {
+    ModelOptions m;
+    InputSpec in;
+    std::string period = "day", format = "text", plot;
+    bool skip_bad_rows = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->in.extra_field = "date";
+  o->m.add_to(cmd);
+  cmd->add_option("--input,-i", o->in.file, "A .jsonl or .csv file of texts with timestamps")->required();
+  cmd->add_option("--text-field", o->in.text_field, "JSONL field holding the text")->capture_default_str();
+  cmd->add_option("--text-column", o->in.text_column, "CSV column (header name) holding the text")->capture_default_str();
+  cmd->add_option("--time-field", o->in.extra_field,
+                  "JSONL field or CSV column holding the timestamp: ISO 8601 (2024-03-05, 2024-03-05T14:30:00Z, "
+                  "an offset such as +02:00) or Unix seconds; periods are UTC")
+      ->capture_default_str();
+  cmd->add_option("--period", o->period, "day, week (starting Monday), month or year")->capture_default_str();
+  cmd->add_option("--format", o->format, "Output format: text, csv or jsonl")->capture_default_str();
+  cmd->add_option("--plot", o->plot, "Write the shares over time as an SVG line chart");
+  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip and count rows whose timestamp cannot be read");
+  cmd->callback([o, run] {
+    *run = [o]() -> int {
+      const Period period = parse_period(o->period);
+      if (o->format != "text" && o->format != "csv" && o->format != "jsonl")
+        throw std::invalid_argument("--format must be text, csv or jsonl, not '" + o->format + "'");
+      o->m.clf.generate = false;  // only the labels' probabilities are needed
+      const Classifier clf = Classifier::load(o->m.resolve(), o->m.clf);
+      auto reader = open_reader(o->in);
+      TrendTable table(clf.labels());
+      Progress progress("trends", reader->size_hint());
+      const size_t chunk = std::max<size_t>(256, static_cast<size_t>(clf.options().batch_size) * 8);
+      std::vector<std::string> texts, keys;
+      size_t bad = 0;
+      std::string first_bad;
+      InputRow row;
+      bool more = true;
+      while (more) {
+        texts.clear();
+        keys.clear();
+        while (texts.size() < chunk && (more = reader->next(&row))) {
+          try {
+            keys.push_back(period_key(parse_timestamp(row.extra), period));
+          } catch (const std::invalid_argument& e) {
+            const std::string where = reader->name() + ":" + std::to_string(row.line) + ": field '" +
+                                      o->in.extra_field + "': " + e.what();
+            if (!o->skip_bad_rows) throw Error(where + " (use --skip-bad-rows to skip such rows)");
+            if (bad++ == 0) first_bad = where;
+            progress.add(1);
+            continue;
+          }
+          texts.push_back(std::move(row.text));
+        }
+        if (texts.empty()) continue;
+        const auto preds = clf.classify_batch(texts);
+        for (size_t i = 0; i < preds.size(); ++i) table.add(keys[i], preds[i].label_index);
+        progress.add(texts.size());
+      }
+      progress.finish();
+      if (bad > 0) std::cerr << "emot5: skipped " << bad << " row(s) with an unreadable timestamp; first: " << first_bad << "\n";
+      if (table.total() == 0) throw Error(reader->name() + ": no rows to count");
+      std::cout << (o->format == "csv" ? table.csv() : o->format == "jsonl" ? table.jsonl() : table.table());
+      if (!std::cout.flush()) throw std::runtime_error("writing to stdout failed");
+      if (!o->plot.empty()) write_file_atomic(o->plot, table.svg("Emotions per " + o->period + ": " + reader->name()));
+      return 0;
+    };
+  });
+}
+
+}  // namespace emot5::app

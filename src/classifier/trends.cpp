@@ -1,0 +1,289 @@
+// Emotion trends over time (see trends.h).
+#include "classifier/trends.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "classifier/metrics.h"
+
+namespace emot5 {
+
+namespace {
+
+using namespace std::chrono;
+
+// Reads exactly `n` digits at s[*i]; false if there are fewer.
+bool digits(std::string_view s, size_t* i, int n, int* out) {
+  if (*i + static_cast<size_t>(n) > s.size()) return false;
+  int v = 0;
+  for (int k = 0; k < n; ++k) {
+    const char c = s[*i + static_cast<size_t>(k)];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *i += static_cast<size_t>(n);
+  *out = v;
+  return true;
+}
+
+[[noreturn]] void bad(std::string_view s, const std::string& why) {
+  throw std::invalid_argument("'" + std::string(s) + "' is not a timestamp: " + why);
+}
+
+int64_t unix_seconds(std::string_view s) {
+  const std::string_view whole = s.substr(0, s.find('.'));
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), v);
+  if (ec != std::errc() || end != whole.data() + whole.size()) bad(s, "out of range");
+  if (whole.size() < s.size()) {  // a fraction: floor, also below zero
+    for (char c : s.substr(whole.size() + 1))
+      if (c < '0' || c > '9') bad(s, "expected digits after '.'");
+    if (s.front() == '-' && s.find_first_not_of("0", whole.size() + 1) != std::string_view::npos) --v;
+  }
+  return v;
+}
+
+std::string ymd_string(const year_month_day& d, bool with_day) {
+  char buf[32];
+  if (with_day)
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                  static_cast<unsigned>(d.day()));
+  else
+    std::snprintf(buf, sizeof buf, "%04d-%02u", static_cast<int>(d.year()), static_cast<unsigned>(d.month()));
+  return buf;
+}
+
+}  // namespace
+
+Period parse_period(const std::string& s) {
+  if (s == "day") return Period::Day;
+  if (s == "week") return Period::Week;
+  if (s == "month") return Period::Month;
+  if (s == "year") return Period::Year;
+  throw std::invalid_argument("period must be day, week, month or year, not '" + s + "'");
+}
+
+int64_t parse_timestamp(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.empty()) throw std::invalid_argument("empty timestamp");
+  const size_t first = s.front() == '-' ? 1 : 0;
+  if (s.size() > first && s.find_first_not_of("0123456789.", first) == std::string_view::npos &&
+      std::count(s.begin(), s.end(), '.') <= 1 && s[first] != '.')
+    return unix_seconds(s);
+
+  const std::string expected = "expected 2024-03-05, 2024-03-05T14:30:00Z or Unix seconds";
+  size_t i = 0;
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!digits(s, &i, 4, &y) || i >= s.size() || s[i++] != '-' || !digits(s, &i, 2, &mo) || i >= s.size() ||
+      s[i++] != '-' || !digits(s, &i, 2, &d))
+    bad(s, expected);
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!date.ok()) bad(s, "no such date");
+  if (i < s.size() && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+    ++i;
+    if (!digits(s, &i, 2, &h) || i >= s.size() || s[i++] != ':' || !digits(s, &i, 2, &mi)) bad(s, expected);
+    if (i < s.size() && s[i] == ':') {
+      ++i;
+      if (!digits(s, &i, 2, &sec)) bad(s, expected);
+      if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+        ++i;
+        const size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        if (i == start) bad(s, "expected digits after the decimal point");
+      }
+    }
+    if (h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi > 0 || sec > 0))) bad(s, "no such time of day");
+  }
+  int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    const int sign = s[i++] == '-' ? -1 : 1;
+    int oh, om = 0;
+    if (!digits(s, &i, 2, &oh)) bad(s, "expected an offset like +02:00");
+    if (i < s.size() && s[i] == ':') ++i;
+    if (i < s.size() && !digits(s, &i, 2, &om)) bad(s, "expected an offset like +02:00");
+    if (oh > 23 || om > 59) bad(s, "no such offset");
+    offset = sign * (oh * 3600 + om * 60);
+  }
+  if (i != s.size()) bad(s, expected);
+  const int64_t days_since = sys_days{date}.time_since_epoch().count();
+  return days_since * 86400 + h * 3600 + mi * 60 + sec - offset;
+}
+
+std::string period_key(int64_t seconds, Period p) {
+  const sys_days d = floor<days>(sys_seconds{std::chrono::seconds{seconds}});
+  switch (p) {
+    case Period::Day: return ymd_string(year_month_day{d}, true);
+    case Period::Week: {
+      const unsigned iso = weekday{d}.iso_encoding();  // Monday 1 .. Sunday 7
+      return ymd_string(year_month_day{d - days{iso - 1}}, true);
+    }
+    case Period::Month: return ymd_string(year_month_day{d}, false);
+    case Period::Year: return std::to_string(static_cast<int>(year_month_day{d}.year()));
+  }
+  return {};
+}
+
+void TrendTable::add(const std::string& period, int label_index) {
+  if (label_index < 0 || static_cast<size_t>(label_index) >= labels_.size())
+    throw std::invalid_argument("label index " + std::to_string(label_index) + " out of range");
+  auto& row = counts_[period];
+  if (row.empty()) row.assign(labels_.size(), 0);
+  ++row[static_cast<size_t>(label_index)];
+  ++total_;
+}
+
+namespace {
+int64_t row_total(const std::vector<int64_t>& row) {
+  int64_t n = 0;
+  for (auto v : row) n += v;
+  return n;
+}
+}  // namespace
+
+std::string TrendTable::csv() const {
+  std::ostringstream o;
+  o << "period,texts";
+  for (const auto& l : labels_) o << "," << l;
+  o << "\n";
+  char buf[32];
+  for (const auto& [period, row] : counts_) {
+    const auto n = row_total(row);
+    o << period << "," << n;
+    for (auto v : row) {
+      std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v) / static_cast<double>(n));
+      o << "," << buf;
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+std::string TrendTable::jsonl() const {
+  std::ostringstream o;
+  for (const auto& [period, row] : counts_) {
+    const auto n = row_total(row);
+    nlohmann::ordered_json j, counts = nlohmann::ordered_json::object(), shares = nlohmann::ordered_json::object();
+    j["period"] = period;
+    j["texts"] = n;
+    for (size_t k = 0; k < labels_.size(); ++k) {
+      counts[labels_[k]] = row[k];
+      shares[labels_[k]] = static_cast<double>(row[k]) / static_cast<double>(n);
+    }
+    j["counts"] = counts;
+    j["shares"] = shares;
+    o << j.dump() << "\n";
+  }
+  return o.str();
+}
+
+std::string TrendTable::table() const {
+  std::ostringstream o;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%-12s %9s", "period", "texts");
+  o << buf;
+  for (const auto& l : labels_) {
+    std::snprintf(buf, sizeof buf, " %9s", l.c_str());
+    o << buf;
+  }
+  o << "\n";
+  for (const auto& [period, row] : counts_) {
+    const auto n = row_total(row);
+    std::snprintf(buf, sizeof buf, "%-12s %9lld", period.c_str(), static_cast<long long>(n));
+    o << buf;
+    for (auto v : row) {
+      std::snprintf(buf, sizeof buf, " %8.1f%%", 100.0 * static_cast<double>(v) / static_cast<double>(n));
+      o << buf;
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+std::string TrendTable::svg(const std::string& title) const {
+  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  const int left = 60, right = 130, top = 60, bottom = 90, plot_w = 780, plot_h = 320;
+  const int W = left + plot_w + right, H = top + plot_h + bottom;
+  const size_t n = counts_.size();
+  int64_t most = 1;  // texts in the busiest period
+  for (const auto& [period, row] : counts_) most = std::max(most, row_total(row));
+  double ymax = 0.1;
+  for (const auto& [period, row] : counts_)
+    for (auto v : row) ymax = std::max(ymax, static_cast<double>(v) / static_cast<double>(row_total(row)));
+  ymax = std::min(1.0, std::ceil(ymax * 10 - 1e-9) / 10);
+  auto x_of = [&](size_t i) {
+    return n <= 1 ? left + plot_w / 2.0 : left + plot_w * static_cast<double>(i) / static_cast<double>(n - 1);
+  };
+  auto y_of = [&](double share) { return top + plot_h * (1 - share / ymax); };
+
+  std::ostringstream o;
+  char buf[200];
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  o << "<text x=\"10\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" << xml_escape(title) << "</text>\n";
+  std::snprintf(buf, sizeof buf,
+                "%lld texts in %zu periods; lines: share of each predicted label; grey bars: texts per period (most %lld)",
+                static_cast<long long>(total_), n, static_cast<long long>(most));
+  o << "<text x=\"10\" y=\"40\">" << buf << "</text>\n";
+  for (int g = 0; g <= 10; ++g) {  // horizontal grid with share labels
+    const double share = ymax * g / 10;
+    std::snprintf(buf, sizeof buf, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
+                  y_of(share), left + plot_w, y_of(share));
+    o << buf;
+    std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", left - 6,
+                  y_of(share) + 4, 100 * share);
+    o << buf;
+  }
+  // Texts per period as faint bars along the bottom fifth: a share from few texts is noisy.
+  const double bar_w = std::max(1.0, (n <= 1 ? plot_w : plot_w / static_cast<double>(n - 1)) * 0.6);
+  size_t i = 0;
+  for (const auto& [period, row] : counts_) {
+    const double h = plot_h * 0.2 * static_cast<double>(row_total(row)) / static_cast<double>(most);
+    std::snprintf(buf, sizeof buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eee\"/>\n",
+                  x_of(i) - bar_w / 2, top + plot_h - h, bar_w, h);
+    o << buf;
+    ++i;
+  }
+  const size_t step = std::max<size_t>(1, (n + 11) / 12);  // at most about 12 period labels
+  i = 0;
+  for (const auto& entry : counts_) {
+    // The last period too, unless it would overlap the label before it.
+    if (i % step == 0 || (i + 1 == n && i % step > step / 2)) {
+      std::snprintf(buf, sizeof buf,
+                    "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" transform=\"rotate(-40 %.1f %d)\">", x_of(i),
+                    top + plot_h + 16, x_of(i), top + plot_h + 16);
+      o << buf << xml_escape(entry.first) << "</text>\n";
+    }
+    ++i;
+  }
+  for (size_t k = 0; k < labels_.size(); ++k) {
+    const char* color = kColors[k % (sizeof kColors / sizeof kColors[0])];
+    o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\" points=\"";
+    i = 0;
+    for (const auto& [period, row] : counts_) {
+      std::snprintf(buf, sizeof buf, "%s%.1f,%.1f", i ? " " : "", x_of(i),
+                    y_of(static_cast<double>(row[k]) / static_cast<double>(row_total(row))));
+      o << buf;
+      ++i;
+    }
+    o << "\"/>\n";
+    const int ly = top + 10 + static_cast<int>(k) * 20;
+    std::snprintf(buf, sizeof buf, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/>\n",
+                  left + plot_w + 16, ly - 4, color);
+    o << buf << "<text x=\"" << left + plot_w + 36 << "\" y=\"" << ly << "\">" << xml_escape(labels_[k]) << "</text>\n";
+  }
+  o << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
+    << "\" fill=\"none\" stroke=\"#999\"/>\n</svg>\n";
+  return o.str();
+}
+
+}  // namespace emot5

@@ -1,0 +1,94 @@
+// Trends: timestamp parsing, periods, the per-period shares and their outputs.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "classifier/trends.h"
+
+namespace emot5 {
+namespace {
+
+constexpr int64_t kMar5 = 1709596800;  // 2024-03-05T00:00:00Z, a Tuesday
+
+TEST(Timestamp, IsoDatesAndTimes) {
+  EXPECT_EQ(parse_timestamp("2024-03-05"), kMar5);
+  EXPECT_EQ(parse_timestamp("2024-03-05T14:30:00Z"), kMar5 + 52200);
+  EXPECT_EQ(parse_timestamp("2024-03-05 14:30"), kMar5 + 52200);
+  EXPECT_EQ(parse_timestamp(" 2024-03-05t14:30:00.987z "), kMar5 + 52200);
+  EXPECT_EQ(parse_timestamp("2024-03-05T14:30:00+02:00"), kMar5 + 52200 - 7200);
+  EXPECT_EQ(parse_timestamp("2024-03-05T14:30:00-0500"), kMar5 + 52200 + 18000);
+  EXPECT_EQ(parse_timestamp("2024-02-29"), kMar5 - 5 * 86400);  // a leap day
+  EXPECT_EQ(parse_timestamp("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(parse_timestamp("1969-12-31T23:59:59Z"), -1);
+}
+
+TEST(Timestamp, UnixSeconds) {
+  EXPECT_EQ(parse_timestamp("1709596800"), kMar5);
+  EXPECT_EQ(parse_timestamp("1709596800.9"), kMar5);  // floored
+  EXPECT_EQ(parse_timestamp("-1.5"), -2);
+  EXPECT_EQ(parse_timestamp("-2.0"), -2);
+}
+
+TEST(Timestamp, BadOnesSayWhy) {
+  for (const char* s : {"", "yesterday", "2024-3-5", "2024-02-30", "2023-02-29", "2024-13-01", "2024-03-05T25:00",
+                        "2024-03-05T14:61", "2024-03-05T14", "2024-03-05Z1", "2024-03-05T14:30:00+2", "1.2.3",
+                        "99999999999999999999", "2024-03-05T14:30:00+24:00"}) {
+    try {
+      parse_timestamp(s);
+      ADD_FAILURE() << "accepted '" << s << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("timestamp"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Period, Keys) {
+  const int64_t mar10 = kMar5 + 5 * 86400 + 3600;  // a Sunday
+  EXPECT_EQ(period_key(mar10, Period::Day), "2024-03-10");
+  EXPECT_EQ(period_key(mar10, Period::Week), "2024-03-04");  // its ISO week starts on Monday the 4th
+  EXPECT_EQ(period_key(mar10 + 86400, Period::Week), "2024-03-11");
+  EXPECT_EQ(period_key(mar10, Period::Month), "2024-03");
+  EXPECT_EQ(period_key(mar10, Period::Year), "2024");
+  EXPECT_EQ(period_key(-1, Period::Day), "1969-12-31");
+  EXPECT_EQ(period_key(0, Period::Week), "1969-12-29");  // 1970-01-01 was a Thursday
+  EXPECT_EQ(period_key(parse_timestamp("2024-03-05T01:00:00+02:00"), Period::Day), "2024-03-04");  // UTC
+  EXPECT_EQ(parse_period("week"), Period::Week);
+  EXPECT_THROW(parse_period("hour"), std::invalid_argument);
+}
+
+TEST(TrendTable, SharesPerPeriodInTimeOrder) {
+  TrendTable t({"joy", "fear"});
+  t.add("2024-03", 0);
+  t.add("2024-01", 1);
+  t.add("2024-03", 0);
+  t.add("2024-03", 1);
+  t.add("2024-01", 1);
+  EXPECT_EQ(t.total(), 5);
+  EXPECT_EQ(t.csv(), "period,texts,joy,fear\n2024-01,2,0,1\n2024-03,3,0.666667,0.333333\n");
+  std::istringstream lines(t.jsonl());
+  std::string first;
+  std::getline(lines, first);
+  const auto j = nlohmann::json::parse(first);
+  EXPECT_EQ(j["period"], "2024-01");
+  EXPECT_EQ(j["texts"], 2);
+  EXPECT_EQ(j["counts"]["fear"], 2);
+  EXPECT_DOUBLE_EQ(j["shares"]["joy"].get<double>(), 0.0);
+  EXPECT_NE(t.table().find("66.7%"), std::string::npos) << t.table();
+  EXPECT_THROW(t.add("2024-01", 2), std::invalid_argument);
+}
+
+TEST(TrendTable, SvgHasALinePerLabel) {
+  TrendTable t({"joy", "fear", "a<b"});
+  for (int d = 1; d <= 30; ++d) t.add("2024-04-" + std::string(d < 10 ? "0" : "") + std::to_string(d), d % 3);
+  const std::string svg = t.svg("trends of \"x\" & <y>");
+  size_t lines = 0;
+  for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
+  EXPECT_EQ(lines, 3u);
+  EXPECT_NE(svg.find("trends of &quot;x&quot; &amp; &lt;y&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("a&lt;b"), std::string::npos);
+  EXPECT_EQ(svg.find("<b"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace emot5
