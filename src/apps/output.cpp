@@ -24,6 +24,17 @@ std::string csv_escape(const std::string& s) {
   return o + "\"";
 }
 
+nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated) {
+  nlohmann::ordered_json j;
+  j["label"] = p.label;
+  nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < labels.size(); ++i) scores[labels[i]] = p.probabilities[i];
+  j["scores"] = scores;
+  if (generated) j["generated"] = p.generated;
+  if (p.truncated) j["truncated"] = true;
+  return j;
+}
+
 PredictionWriter::PredictionWriter(std::ostream& out, Format format, std::vector<std::string> labels,
                                    bool generated)
     : out_(out), format_(format), labels_(std::move(labels)), generated_(generated) {
@@ -45,12 +56,7 @@ void PredictionWriter::write(const std::string& text, const Prediction& p) {
     case Format::Jsonl: {
       nlohmann::ordered_json j;
       j["text"] = text;
-      j["label"] = p.label;
-      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
-      for (size_t i = 0; i < labels_.size(); ++i) scores[labels_[i]] = p.probabilities[i];
-      j["scores"] = scores;
-      if (generated_) j["generated"] = p.generated;
-      if (p.truncated) j["truncated"] = true;
+      j.update(prediction_json(p, labels_, generated_));
       out_ << j.dump() << '\n';
       break;
     }

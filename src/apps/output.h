@@ -1,5 +1,6 @@
 // Output of the CLI: predictions as text, JSON lines or CSV; a progress bar for long runs.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@ enum class Format { Text, Jsonl, Csv };
 Format parse_format(const std::string& s);  // throws std::invalid_argument
 
 std::string csv_escape(const std::string& s);
+// {"label", "scores": {label: probability}, "generated" (when `generated`), "truncated" (when true)}.
+nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated);
 
 class PredictionWriter {
  public:

@@ -1,0 +1,162 @@
+// emot5 serve: the classifier over HTTP (cpp-httplib), for chatbots and services.
+//   POST /classify  {"text": "..."}            -> {"label", "scores", ...}
+//   POST /classify  {"texts": ["...", ...]}    -> {"predictions": [{"label", "scores", ...}, ...]}
+//   GET  /health                               -> {"status": "ok", "model", "labels"}
+// Bad requests get 400 and {"error": "..."}; SIGINT or SIGTERM stop it after the requests in flight.
+#include <httplib.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
+
+#include "apps/commands.h"
+#include "apps/output.h"
+#include "io/utf8.h"
+
+namespace emot5::app {
+
+namespace {
+
+struct BadRequest : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void send_json(httplib::Response& res, int status, const nlohmann::ordered_json& j) {
+  res.status = status;
+  // Invalid UTF-8 (quoted back from a bad request) becomes U+FFFD rather than an exception.
+  res.set_content(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  nlohmann::ordered_json j;
+  j["error"] = message;
+  send_json(res, status, j);
+}
+
+std::string checked_text(const nlohmann::json& v, const std::string& where) {
+  if (!v.is_string()) throw BadRequest(where + " is not a string");
+  std::string s = v.get<std::string>();
+  if (find_invalid_utf8(s) != std::string::npos) throw BadRequest(where + " is not valid UTF-8");
+  return s;
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand("serve", "Serve the classifier over HTTP: POST /classify, GET /health");
+  struct Opts {
+    ModelOptions m;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    size_t max_texts = 1024, max_body = 8u << 20;
+    bool no_generate = false, log = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->m.add_to(cmd);
+  cmd->add_option("--host", o->host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
+  cmd->add_option("--port", o->port, "Port (0: any free port, printed at start)")->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--max-texts", o->max_texts, "Most texts in one request")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
+  cmd->add_flag("--log", o->log, "One line per request on stderr: method, path, status, milliseconds");
+  cmd->callback([o, run] {
+    *run = [o]() -> int {
+      o->m.clf.generate = !o->no_generate;
+      const std::string model_dir = o->m.resolve();
+      const Classifier clf = Classifier::load(model_dir, o->m.clf);
+      const bool generated = clf.options().generate;
+
+      // SIGINT / SIGTERM go to one thread that stops the server: blocked here, before the
+      // server's threads exist, so that they inherit the mask.
+      sigset_t stop_signals;
+      sigemptyset(&stop_signals);
+      sigaddset(&stop_signals, SIGINT);
+      sigaddset(&stop_signals, SIGTERM);
+      pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+      httplib::Server svr;
+      svr.set_payload_max_length(o->max_body);
+      svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+        nlohmann::ordered_json j;
+        j["status"] = "ok";
+        j["model"] = model_dir;
+        j["labels"] = clf.labels();
+        send_json(res, 200, j);
+      });
+      svr.Post("/classify", [&](const httplib::Request& req, httplib::Response& res) {
+        try {
+          nlohmann::json body;
+          try {
+            body = nlohmann::json::parse(req.body);
+          } catch (const nlohmann::json::parse_error& e) {
+            throw BadRequest(std::string("malformed JSON: ") + e.what());
+          }
+          if (!body.is_object()) throw BadRequest("the body is not a JSON object");
+          const bool one = body.contains("text");
+          if (one == body.contains("texts")) throw BadRequest("give either \"text\" or \"texts\"");
+          if (one) {
+            const Prediction p = clf.classify(checked_text(body["text"], "\"text\""));
+            send_json(res, 200, prediction_json(p, clf.labels(), generated));
+            return;
+          }
+          const auto& arr = body["texts"];
+          if (!arr.is_array()) throw BadRequest("\"texts\" is not an array");
+          if (arr.size() > o->max_texts)
+            throw BadRequest("\"texts\" holds " + std::to_string(arr.size()) + " texts, more than --max-texts " +
+                             std::to_string(o->max_texts));
+          std::vector<std::string> texts;
+          for (size_t i = 0; i < arr.size(); ++i) texts.push_back(checked_text(arr[i], "\"texts\"[" + std::to_string(i) + "]"));
+          nlohmann::ordered_json preds = nlohmann::ordered_json::array();
+          for (const auto& p : clf.classify_batch(texts)) preds.push_back(prediction_json(p, clf.labels(), generated));
+          nlohmann::ordered_json j;
+          j["predictions"] = std::move(preds);
+          send_json(res, 200, j);
+        } catch (const BadRequest& e) {
+          send_error(res, 400, e.what());
+        } catch (const std::exception& e) {
+          send_error(res, 500, e.what());
+        }
+      });
+      svr.set_error_handler([o](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return;
+        if (res.status == 404)
+          send_error(res, 404, "no such endpoint: " + req.method + " " + req.path);
+        else if (res.status == 413)
+          send_error(res, 413, "request body larger than --max-body " + std::to_string(o->max_body) + " bytes");
+        else
+          send_error(res, res.status, "HTTP " + std::to_string(res.status));
+      });
+      if (o->log)
+        svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+          std::fprintf(stderr, "%s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
+        });
+
+      const int port = o->port == 0 ? svr.bind_to_any_port(o->host) : (svr.bind_to_port(o->host, o->port) ? o->port : -1);
+      if (port < 0) throw std::runtime_error("cannot listen on " + o->host + ":" + std::to_string(o->port));
+      std::fprintf(stderr, "emot5 serve: listening on http://%s:%d (model %s; POST /classify, GET /health)\n",
+                   o->host.c_str(), port, model_dir.c_str());
+      std::fflush(stderr);
+
+      std::thread stopper([&] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        svr.stop();
+      });
+      const bool ok = svr.listen_after_bind();
+      ::kill(::getpid(), SIGTERM);  // wakes the stopper if the server ended on its own
+      stopper.join();
+      if (!ok) throw std::runtime_error("the server stopped with an error");
+      std::fprintf(stderr, "emot5 serve: stopped\n");
+      return 0;
+    };
+  });
+}
+
+}  // namespace emot5::app

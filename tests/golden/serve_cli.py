@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""End-to-end test of `emot5 serve`: answers equal `emot5 classify`'s, also under concurrent
+requests; bad requests get 400/404/413 with a JSON error; SIGTERM stops it cleanly.
+
+usage: serve_cli.py EMOT5_BINARY TEST_DATA_DIR
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+from checks import check, finish
+
+EMOT5, DATA = sys.argv[1], sys.argv[2]
+MODEL = os.path.join(DATA, "tiny-v11-untied-f32")
+TEXTS = ["i feel happy", "i am so scared of the dark", "", "what a surprise that was honestly", "love"]
+env = dict(os.environ)
+env.pop("EMOT5_MODEL", None)
+
+
+def post(port, body, raw=False):
+    data = body if raw else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=data, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+p = subprocess.run([EMOT5, "classify", "--model", MODEL, "--format", "jsonl"] + TEXTS, capture_output=True, env=env)
+want = [json.loads(l) for l in p.stdout.decode().splitlines()]
+for w in want:
+    w.pop("text")
+
+srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--max-texts", "8",
+                        "--max-body", "100000"], stderr=subprocess.PIPE, env=env)
+try:
+    line = srv.stderr.readline().decode()
+    m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+    check(m is not None, f"start line: {line!r}")
+    port = int(m.group(1)) if m else 0
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
+        health = json.loads(r.read())
+    check(health["status"] == "ok" and health["labels"][0] == "sadness", f"health: {health}")
+
+    def same(got, w):
+        return (got["label"] == w["label"] and got.get("generated") == w.get("generated") and
+                all(abs(got["scores"][k] - v) < 1e-6 for k, v in w["scores"].items()))
+
+    status, got = post(port, {"text": TEXTS[1]})
+    check(status == 200 and same(got, want[1]), f"one text: {status} {got} vs {want[1]}")
+    status, got = post(port, {"texts": TEXTS})
+    check(status == 200 and len(got["predictions"]) == len(TEXTS) and
+          all(same(g, w) for g, w in zip(got["predictions"], want)), f"batch: {status} {got}")
+
+    # Concurrent clients get the same answers.
+    results, lock = [], threading.Lock()
+
+    def client(i):
+        for _ in range(4):
+            s, g = post(port, {"text": TEXTS[i % len(TEXTS)]})
+            with lock:
+                results.append(s == 200 and same(g, want[i % len(TEXTS)]))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(len(results) == 32 and all(results), f"concurrent requests: {results.count(True)}/32 right")
+
+    for body, raw, status_want, words in [
+            (b'{"text": ', True, 400, "malformed JSON"),
+            (b'{"text": "\xff"}', True, 400, "UTF-8"),
+            ({"text": 5}, False, 400, "not a string"),
+            ({"texts": "abc"}, False, 400, "not an array"),
+            ({"texts": ["a"] * 9}, False, 400, "--max-texts"),
+            ({"text": "a", "texts": ["b"]}, False, 400, "either"),
+            ([1, 2], False, 400, "not a JSON object"),
+            (b'{"text": "' + b"a" * 200000 + b'"}', True, 413, "--max-body")]:
+        status, got = post(port, body, raw)
+        check(status == status_want and words in got.get("error", ""), f"bad request {body!r:.40}: {status} {got}")
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/nope", timeout=60)
+        check(False, "unknown path answered")
+    except urllib.error.HTTPError as e:
+        check(e.code == 404 and "no such endpoint" in json.loads(e.read())["error"], f"404: {e.code}")
+finally:
+    srv.send_signal(signal.SIGTERM)
+    try:
+        code = srv.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        code = None
+    rest = srv.stderr.read().decode()
+check(code == 0 and "stopped" in rest, f"SIGTERM stops it: {code} {rest}")
+
+finish()
