@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "classifier/chart.h"
 #include "io/config.h"
 #include "io/file_util.h"
 #include "io/formula.h"
@@ -76,6 +77,22 @@ void add_tokenize(CLI::App& app, Runner* run) {
         j["pieces"] = t.pieces;
         std::cout << j.dump() << '\n';
       }
+      return 0;
+    };
+  });
+}
+
+void add_plot_metrics(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand("plot-metrics", "Plot a training run's metrics.jsonl (losses, validation scores) as SVG");
+  struct Opts {
+    std::string metrics, out;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("METRICS", o->metrics, "metrics.jsonl of an emot5 train run")->required();
+  cmd->add_option("--out,-o", o->out, "SVG file to write")->required();
+  cmd->callback([o, run] {
+    *run = [o]() -> int {
+      write_file_atomic(o->out, training_curves_svg(o->metrics, "emot5 train: " + o->metrics));
       return 0;
     };
   });

@@ -32,6 +32,7 @@ void add_make_formula_model(CLI::App& app, Runner* run);
 void add_eval(CLI::App& app, Runner* run);
 void add_trends(CLI::App& app, Runner* run);
 void add_serve(CLI::App& app, Runner* run);
+void add_plot_metrics(CLI::App& app, Runner* run);
 void add_bench(CLI::App& app, Runner* run, int argc, char** argv);
 void add_train(CLI::App& app, Runner* run);
 // `emot5 train ...`: runs emot5-train (beside the running executable) with the same arguments.

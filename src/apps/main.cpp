@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   add_eval(app, &run);
   add_trends(app, &run);
   add_serve(app, &run);
+  add_plot_metrics(app, &run);
   add_bench(app, &run, argc, argv);
   add_train_forwarder(app, &run, argc, argv);
   add_generate(app, &run);

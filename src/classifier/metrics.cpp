@@ -1,6 +1,8 @@
 // Classification metrics (see metrics.h).
 #include "classifier/metrics.h"
 
+#include "classifier/chart.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -110,17 +112,6 @@ std::string report_table(const EvalReport& r) {
   return o.str();
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o.push_back(c);
-  }
-  return o;
-}
 
 std::string confusion_svg(const EvalReport& r, const std::string& title) {
   const int K = static_cast<int>(r.labels.size()), cell = 64, left = 110, top = 90;

@@ -31,7 +31,5 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
 nlohmann::ordered_json report_json(const EvalReport& r);
 std::string report_table(const EvalReport& r);
 std::string confusion_svg(const EvalReport& r, const std::string& title);
-// s with < > & " escaped, for SVG text and attributes.
-std::string xml_escape(const std::string& s);
 
 }  // namespace emot5

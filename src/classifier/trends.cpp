@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "classifier/metrics.h"
+#include "classifier/chart.h"
 
 namespace emot5 {
 
@@ -209,81 +209,30 @@ std::string TrendTable::table() const {
 }
 
 std::string TrendTable::svg(const std::string& title) const {
-  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  const int left = 60, right = 130, top = 60, bottom = 90, plot_w = 780, plot_h = 320;
-  const int W = left + plot_w + right, H = top + plot_h + bottom;
-  const size_t n = counts_.size();
-  int64_t most = 1;  // texts in the busiest period
-  for (const auto& [period, row] : counts_) most = std::max(most, row_total(row));
-  double ymax = 0.1;
-  for (const auto& [period, row] : counts_)
-    for (auto v : row) ymax = std::max(ymax, static_cast<double>(v) / static_cast<double>(row_total(row)));
-  ymax = std::min(1.0, std::ceil(ymax * 10 - 1e-9) / 10);
-  auto x_of = [&](size_t i) {
-    return n <= 1 ? left + plot_w / 2.0 : left + plot_w * static_cast<double>(i) / static_cast<double>(n - 1);
-  };
-  auto y_of = [&](double share) { return top + plot_h * (1 - share / ymax); };
-
-  std::ostringstream o;
-  char buf[200];
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<text x=\"10\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" << xml_escape(title) << "</text>\n";
-  std::snprintf(buf, sizeof buf,
-                "%lld texts in %zu periods; lines: share of each predicted label; grey bars: texts per period (most %lld)",
-                static_cast<long long>(total_), n, static_cast<long long>(most));
-  o << "<text x=\"10\" y=\"40\">" << buf << "</text>\n";
-  for (int g = 0; g <= 10; ++g) {  // horizontal grid with share labels
-    const double share = ymax * g / 10;
-    std::snprintf(buf, sizeof buf, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
-                  y_of(share), left + plot_w, y_of(share));
-    o << buf;
-    std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", left - 6,
-                  y_of(share) + 4, 100 * share);
-    o << buf;
-  }
-  // Texts per period as faint bars along the bottom fifth: a share from few texts is noisy.
-  const double bar_w = std::max(1.0, (n <= 1 ? plot_w : plot_w / static_cast<double>(n - 1)) * 0.6);
-  size_t i = 0;
+  Chart c;
+  c.title = title;
+  c.subtitle = std::to_string(total_) + " texts in " + std::to_string(counts_.size()) +
+               " periods; lines: each predicted label's share of the period's texts";
+  ChartPanel p;
+  p.y_title = "share of texts";
+  p.percent = true;
+  p.bars_note = "grey: texts per period";
+  double top = 0.1;
+  for (const auto& l : labels_) p.series.push_back({l, {}});
   for (const auto& [period, row] : counts_) {
-    const double h = plot_h * 0.2 * static_cast<double>(row_total(row)) / static_cast<double>(most);
-    std::snprintf(buf, sizeof buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eee\"/>\n",
-                  x_of(i) - bar_w / 2, top + plot_h - h, bar_w, h);
-    o << buf;
-    ++i;
-  }
-  const size_t step = std::max<size_t>(1, (n + 11) / 12);  // at most about 12 period labels
-  i = 0;
-  for (const auto& entry : counts_) {
-    // The last period too, unless it would overlap the label before it.
-    if (i % step == 0 || (i + 1 == n && i % step > step / 2)) {
-      std::snprintf(buf, sizeof buf,
-                    "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" transform=\"rotate(-40 %.1f %d)\">", x_of(i),
-                    top + plot_h + 16, x_of(i), top + plot_h + 16);
-      o << buf << xml_escape(entry.first) << "</text>\n";
+    const auto n = static_cast<double>(row_total(row));
+    c.x.push_back(static_cast<double>(c.x.size()));
+    c.x_labels.push_back(period);
+    p.bars.push_back(n);
+    for (size_t k = 0; k < row.size(); ++k) {
+      p.series[k].y.push_back(static_cast<double>(row[k]) / n);
+      top = std::max(top, p.series[k].y.back());
     }
-    ++i;
   }
-  for (size_t k = 0; k < labels_.size(); ++k) {
-    const char* color = kColors[k % (sizeof kColors / sizeof kColors[0])];
-    o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\" points=\"";
-    i = 0;
-    for (const auto& [period, row] : counts_) {
-      std::snprintf(buf, sizeof buf, "%s%.1f,%.1f", i ? " " : "", x_of(i),
-                    y_of(static_cast<double>(row[k]) / static_cast<double>(row_total(row))));
-      o << buf;
-      ++i;
-    }
-    o << "\"/>\n";
-    const int ly = top + 10 + static_cast<int>(k) * 20;
-    std::snprintf(buf, sizeof buf, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/>\n",
-                  left + plot_w + 16, ly - 4, color);
-    o << buf << "<text x=\"" << left + plot_w + 36 << "\" y=\"" << ly << "\">" << xml_escape(labels_[k]) << "</text>\n";
-  }
-  o << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
-    << "\" fill=\"none\" stroke=\"#999\"/>\n</svg>\n";
-  return o.str();
+  p.y_min = 0;
+  p.y_max = std::min(1.0, std::ceil(top * 10 - 1e-9) / 10);
+  c.panels.push_back(std::move(p));
+  return chart_svg(c);
 }
 
 }  // namespace emot5

@@ -1,7 +1,9 @@
 // The training loop (see trainer.h).
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <numeric>
 #include <random>
 
+#include "classifier/chart.h"
 #include "classifier/dataset.h"
 #include "classifier/labels.h"
 #include "classifier/metrics.h"
@@ -462,12 +465,13 @@ int run_training(const TrainOptions& cli) {
     j["step"] = at;
     j["epoch"] = static_cast<double>(at) / static_cast<double>(per_epoch);
     j["lr"] = o.lr * lr_factor(at, total, o.warmup_steps);
-    j["train_loss"] = loss_n ? loss_sum / static_cast<double>(loss_n) : 0.0;
+    if (loss_n > 0) j["train_loss"] = loss_sum / static_cast<double>(loss_n);
     std::string line;
     const double metric = score(*model, j, line);
     last_eval = metric;
     j["elapsed_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     metrics_log << j.dump() << "\n" << std::flush;
+    write_file_atomic(o.out + "/metrics.svg", training_curves_svg(o.out + "/metrics.jsonl", "emot5 train: " + o.out));
     std::cerr << "\neval step " << at << ": " << line << "\n";
     if (o.keep_best && metric > best_metric) {
       best_metric = metric;
@@ -517,7 +521,8 @@ int run_training(const TrainOptions& cli) {
     if (o.average_from_epoch > 0 && step % per_epoch == 0 && step / per_epoch >= o.average_from_epoch)
       accumulate_average(average, avg_count, *model->state_dict());
     if (o.eval_every > 0 && step % o.eval_every == 0 && step < total) evaluate_now(step);
-    if (o.log_every > 0 && step % o.log_every == 0) {
+    // (Not at the last step: the final evaluation reports the loss since the last reset.)
+    if (o.log_every > 0 && step % o.log_every == 0 && step < total) {
       loss_sum = 0;
       loss_n = 0;
     }

@@ -239,6 +239,16 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and "skipped 1 row" in err and len(out.splitlines()) == 1 + 5,
           f"trends --skip-bad-rows: {code} {err} {out}")
 
+# plot-metrics draws a run's curves from its metrics.jsonl; a missing file is named.
+with tempfile.TemporaryDirectory() as tmp:
+    out_svg = os.path.join(tmp, "m.svg")
+    metrics = os.path.join(os.path.dirname(DATA), "..", "models", "emot5-small", "metrics.jsonl")
+    code, _, err = run(["plot-metrics", metrics, "--out", out_svg])
+    svg = open(out_svg).read() if code == 0 else ""
+    check(svg.count("<polyline") == 3 and "weight average of 8 epochs" in svg, f"plot-metrics: {code} {err}")
+    code, _, err = run(["plot-metrics", os.path.join(tmp, "none.jsonl"), "--out", out_svg])
+    check(code == 1 and "none.jsonl" in err, f"plot-metrics of a missing file: {code} {err}")
+
 # make-formula-model writes the full-size flan-t5-small-formula checkpoint; loading it back through
 # the CLI must reproduce HF's greedy generations for the reference texts.
 with tempfile.TemporaryDirectory() as tmp:

@@ -125,6 +125,18 @@ with tempfile.TemporaryDirectory() as tmp:
     logged = [json.loads(l) for l in open(os.path.join(dn, "metrics.jsonl"))] if code == 0 else []
     check(len(logged) >= 2 and all("eval_loss" in m for m in logged) and logged[-1]["eval_loss"] < logged[0]["eval_loss"],
           f"denoising loss is logged and falls: {logged}")
+    svg = open(os.path.join(dn, "metrics.svg")).read() if code == 0 else ""
+    check(svg.count("<polyline") == 2 and "validation loss" in svg, "denoise: metrics.svg plots both losses")
+    # A run whose last step closes a loss window (50 steps) still logs its training loss at the
+    # end, and plots it with the validation scores.
+    cl = os.path.join(tmp, "curves")
+    code, _, err = run(["train", "--init", INIT, "--data", data, "--eval-data", data, "--eval-every", "25",
+                        "--max-steps", "50", "--batch-size", "8", "--out", cl, "--threads", "1"])
+    logged = [json.loads(l) for l in open(os.path.join(cl, "metrics.jsonl"))] if code == 0 else []
+    check([m["step"] for m in logged] == [25, 50] and all(m.get("train_loss", 0) > 0 for m in logged),
+          f"training loss logged at every evaluation: {code} {err[-300:]} {logged}")
+    svg = open(os.path.join(cl, "metrics.svg")).read() if code == 0 else ""
+    check(svg.count("<polyline") == 3 and "macro-F1" in svg, "metrics.svg plots loss, accuracy and macro-F1")
     dn2 = os.path.join(tmp, "dn2")
     code, _, err = run(dn_args(dn2, ["--stop-after", "9"]))
     code2, _, err2 = run(["train", "--resume", dn2, "--threads", "1"])

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <sstream>
 
+#include "classifier/chart.h"
 #include "classifier/trends.h"
 
 namespace emot5 {
@@ -88,6 +90,29 @@ TEST(TrendTable, SvgHasALinePerLabel) {
   EXPECT_NE(svg.find("trends of &quot;x&quot; &amp; &lt;y&gt;"), std::string::npos);
   EXPECT_NE(svg.find("a&lt;b"), std::string::npos);
   EXPECT_EQ(svg.find("<b"), std::string::npos);
+}
+
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+TEST(Chart, MissingPointsBreakTheLineAndTicksAreRound) {
+  Chart c;
+  c.x = {0, 1, 2, 3, 4};
+  ChartPanel p;
+  p.series.push_back({"a", {0.31, 0.42, std::nan(""), 0.55, 0.61}});
+  p.series.push_back({"b", {0.2, 0.2, 0.2, 0.2, 0.2}});
+  c.panels.push_back(p);
+  const std::string svg = chart_svg(c);
+  EXPECT_EQ(count(svg, "<polyline"), 3u);  // a: two pieces, b: one
+  // The data span 0.2-0.61 (an eighth: 0.051): grid every 0.1 from 0.2 to 0.7.
+  EXPECT_NE(svg.find(">0.7</text>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">0.2</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">0.65</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">0.1</text>"), std::string::npos);
+  EXPECT_EQ(count(svg, "stroke=\"#ddd\""), 6u);  // 0.2, 0.3, ..., 0.7
 }
 
 }  // namespace
