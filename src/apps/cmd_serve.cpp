@@ -5,6 +5,7 @@
 // Bad requests get 400 and {"error": "..."}; SIGINT or SIGTERM stop it after the requests in flight.
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -144,12 +145,16 @@ void add_serve(CLI::App& app, Runner* run) {
                    o->host.c_str(), port, model_dir.c_str());
       std::fflush(stderr);
 
+      std::atomic<bool> listening_ended{false};
       std::thread stopper([&] {
         int sig = 0;
         sigwait(&stop_signals, &sig);
+        // stop() does nothing before the server runs: a signal right at start waits for it.
+        while (!svr.is_running() && !listening_ended) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         svr.stop();
       });
       const bool ok = svr.listen_after_bind();
+      listening_ended = true;
       ::kill(::getpid(), SIGTERM);  // wakes the stopper if the server ended on its own
       stopper.join();
       if (!ok) throw std::runtime_error("the server stopped with an error");
