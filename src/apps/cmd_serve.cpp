@@ -45,6 +45,43 @@ std::string checked_text(const nlohmann::json& v, const std::string& where) {
   return s;
 }
 
+// POST /classify: {"text"} -> one prediction, {"texts"} -> {"predictions": [...]}.
+void handle_classify(const Classifier& clf, const std::string& request_body, size_t max_texts, bool generated,
+                     httplib::Response& res) {
+  try {
+    nlohmann::json body;
+    try {
+      body = nlohmann::json::parse(request_body);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw BadRequest(std::string("malformed JSON: ") + e.what());
+    }
+    if (!body.is_object()) throw BadRequest("the body is not a JSON object");
+    const bool one = body.contains("text");
+    if (one == body.contains("texts")) throw BadRequest("give either \"text\" or \"texts\"");
+    if (one) {
+      const Prediction p = clf.classify(checked_text(body["text"], "\"text\""));
+      send_json(res, 200, prediction_json(p, clf.labels(), generated));
+      return;
+    }
+    const auto& arr = body["texts"];
+    if (!arr.is_array()) throw BadRequest("\"texts\" is not an array");
+    if (arr.size() > max_texts)
+      throw BadRequest("\"texts\" holds " + std::to_string(arr.size()) + " texts, more than --max-texts " +
+                       std::to_string(max_texts));
+    std::vector<std::string> texts;
+    for (size_t i = 0; i < arr.size(); ++i) texts.push_back(checked_text(arr[i], "\"texts\"[" + std::to_string(i) + "]"));
+    nlohmann::ordered_json preds = nlohmann::ordered_json::array();
+    for (const auto& p : clf.classify_batch(texts)) preds.push_back(prediction_json(p, clf.labels(), generated));
+    nlohmann::ordered_json j;
+    j["predictions"] = std::move(preds);
+    send_json(res, 200, j);
+  } catch (const BadRequest& e) {
+    send_error(res, 400, e.what());
+  } catch (const std::exception& e) {
+    send_error(res, 500, e.what());
+  }
+}
+
 }  // namespace
 
 void add_serve(CLI::App& app, Runner* run) {
@@ -92,38 +129,7 @@ void add_serve(CLI::App& app, Runner* run) {
         send_json(res, 200, j);
       });
       svr.Post("/classify", [&](const httplib::Request& req, httplib::Response& res) {
-        try {
-          nlohmann::json body;
-          try {
-            body = nlohmann::json::parse(req.body);
-          } catch (const nlohmann::json::parse_error& e) {
-            throw BadRequest(std::string("malformed JSON: ") + e.what());
-          }
-          if (!body.is_object()) throw BadRequest("the body is not a JSON object");
-          const bool one = body.contains("text");
-          if (one == body.contains("texts")) throw BadRequest("give either \"text\" or \"texts\"");
-          if (one) {
-            const Prediction p = clf.classify(checked_text(body["text"], "\"text\""));
-            send_json(res, 200, prediction_json(p, clf.labels(), generated));
-            return;
-          }
-          const auto& arr = body["texts"];
-          if (!arr.is_array()) throw BadRequest("\"texts\" is not an array");
-          if (arr.size() > o->max_texts)
-            throw BadRequest("\"texts\" holds " + std::to_string(arr.size()) + " texts, more than --max-texts " +
-                             std::to_string(o->max_texts));
-          std::vector<std::string> texts;
-          for (size_t i = 0; i < arr.size(); ++i) texts.push_back(checked_text(arr[i], "\"texts\"[" + std::to_string(i) + "]"));
-          nlohmann::ordered_json preds = nlohmann::ordered_json::array();
-          for (const auto& p : clf.classify_batch(texts)) preds.push_back(prediction_json(p, clf.labels(), generated));
-          nlohmann::ordered_json j;
-          j["predictions"] = std::move(preds);
-          send_json(res, 200, j);
-        } catch (const BadRequest& e) {
-          send_error(res, 400, e.what());
-        } catch (const std::exception& e) {
-          send_error(res, 500, e.what());
-        }
+        handle_classify(clf, req.body, o->max_texts, generated, res);
       });
       svr.set_error_handler([o](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return;
