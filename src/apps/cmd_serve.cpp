@@ -140,10 +140,18 @@ void add_serve(CLI::App& app, Runner* run) {
         else
           send_error(res, res.status, "HTTP " + std::to_string(res.status));
       });
-      if (o->log)
-        svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-          std::fprintf(stderr, "%s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
+      if (o->log) {
+        // A request is read, handled and logged on one thread of the server's pool.
+        static thread_local std::chrono::steady_clock::time_point started;
+        svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+          started = std::chrono::steady_clock::now();
+          return httplib::Server::HandlerResponse::Unhandled;
         });
+        svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+          std::fprintf(stderr, "%s %s %d %.2f ms\n", req.method.c_str(), req.path.c_str(), res.status, ms);
+        });
+      }
 
       const int port = o->port == 0 ? svr.bind_to_any_port(o->host) : (svr.bind_to_port(o->host, o->port) ? o->port : -1);
       if (port < 0) throw std::runtime_error("cannot listen on " + o->host + ":" + std::to_string(o->port));
