@@ -39,7 +39,7 @@ for w in want:
     w.pop("text")
 
 srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--max-texts", "8",
-                        "--max-body", "100000"], stderr=subprocess.PIPE, env=env)
+                        "--max-body", "100000", "--log"], stderr=subprocess.PIPE, env=env)
 try:
     line = srv.stderr.readline().decode()
     m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -100,6 +100,8 @@ finally:
         srv.kill()
         code = None
     rest = srv.stderr.read().decode()
-check(code == 0 and "stopped" in rest, f"SIGTERM stops it: {code} {rest}")
+check(code == 0 and "stopped" in rest, f"SIGTERM stops it: {code} {rest[-300:]}")
+check(re.search(r"^POST /classify 200 [0-9.]+ ms$", rest, re.M) and re.search(r"^GET /nope 404 ", rest, re.M),
+      f"--log lines: {rest[:300]}")
 
 finish()
