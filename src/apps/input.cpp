@@ -170,8 +170,8 @@ class CsvReader : public TextReader {
     const std::string where = src_.name() + ":" + std::to_string(start);
     if (f.size() != ncols_)
       throw Error(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(ncols_));
+    if (extra_col_ != SIZE_MAX) row->extra = f[extra_col_];  // a copy: it may be the text column
     row->text = std::move(f[col_]);
-    if (extra_col_ != SIZE_MAX) row->extra = std::move(f[extra_col_]);
     row->line = start;
     check_utf8(row->text, src_.name(), start);
     return true;
