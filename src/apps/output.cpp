@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "io/csv.h"
+
 namespace emot5::app {
 
 Format parse_format(const std::string& s) {
@@ -12,16 +14,6 @@ Format parse_format(const std::string& s) {
   if (s == "jsonl") return Format::Jsonl;
   if (s == "csv") return Format::Csv;
   throw std::invalid_argument("--format must be text, jsonl or csv, not '" + s + "'");
-}
-
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o.push_back('"');
-    o.push_back(c);
-  }
-  return o + "\"";
 }
 
 nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated) {

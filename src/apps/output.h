@@ -12,7 +12,6 @@ namespace emot5::app {
 enum class Format { Text, Jsonl, Csv };
 Format parse_format(const std::string& s);  // throws std::invalid_argument
 
-std::string csv_escape(const std::string& s);
 // {"label", "scores": {label: probability}, "generated" (when `generated`), "truncated" (when true)}.
 nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated);
 

@@ -14,7 +14,7 @@ struct ChartSeries {
 struct ChartPanel {
   std::string y_title;
   std::vector<ChartSeries> series;
-  double y_min = 0, y_max = 0;  // y_max <= y_min: from the data, rounded out to tenths
+  double y_min = 0, y_max = 0;  // y_max <= y_min: from the data; either way widened to round grid steps
   bool percent = false;         // y tick labels as percentages
   std::vector<double> bars;     // optional grey bars per x (e.g. counts), scaled into the bottom fifth
   std::string bars_note;        // what the bars are, for the caption

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "classifier/chart.h"
+#include "io/csv.h"
 
 namespace emot5 {
 
@@ -152,7 +153,7 @@ int64_t row_total(const std::vector<int64_t>& row) {
 std::string TrendTable::csv() const {
   std::ostringstream o;
   o << "period,texts";
-  for (const auto& l : labels_) o << "," << l;
+  for (const auto& l : labels_) o << "," << csv_escape(l);
   o << "\n";
   char buf[32];
   for (const auto& [period, row] : counts_) {

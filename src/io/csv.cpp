@@ -53,4 +53,14 @@ bool read_csv_record(std::istream& in, std::vector<std::string>* fields, size_t*
   return true;
 }
 
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o.push_back('"');
+    o.push_back(c);
+  }
+  return o + "\"";
+}
+
 }  // namespace emot5

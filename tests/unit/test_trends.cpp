@@ -80,6 +80,12 @@ TEST(TrendTable, SharesPerPeriodInTimeOrder) {
   EXPECT_THROW(t.add("2024-01", 2), std::invalid_argument);
 }
 
+TEST(TrendTable, CsvQuotesLabelsThatNeedIt) {
+  TrendTable t({"calm, content", "fear"});
+  t.add("2024", 1);
+  EXPECT_EQ(t.csv(), "period,texts,\"calm, content\",fear\n2024,1,0,1\n");
+}
+
 TEST(TrendTable, SvgHasALinePerLabel) {
   TrendTable t({"joy", "fear", "a<b"});
   for (int d = 1; d <= 30; ++d) t.add("2024-04-" + std::string(d < 10 ? "0" : "") + std::to_string(d), d % 3);
