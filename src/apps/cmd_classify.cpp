@@ -57,15 +57,12 @@ void add_classify(CLI::App& app, Runner* run) {
       auto reader = open_reader(o->in);
       PredictionWriter writer(std::cout, fmt, clf.labels(), clf.options().generate);
       Progress progress("classify", reader->size_hint());
-      const size_t chunk = std::max<size_t>(256, static_cast<size_t>(clf.options().batch_size) * 8);
+      std::vector<InputRow> rows;
       std::vector<std::string> texts;
-      InputRow row;
-      bool more = true;
       size_t truncated = 0, total = 0;
-      while (more) {
+      while (read_rows(*reader, rows_per_chunk(clf.options().batch_size), &rows)) {
         texts.clear();
-        while (texts.size() < chunk && (more = reader->next(&row))) texts.push_back(std::move(row.text));
-        if (texts.empty()) break;
+        for (auto& r : rows) texts.push_back(std::move(r.text));
         const auto preds = clf.classify_batch(texts);
         for (size_t i = 0; i < texts.size(); ++i) {
           writer.write(texts[i], preds[i]);

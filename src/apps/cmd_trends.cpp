@@ -43,16 +43,14 @@ void add_trends(CLI::App& app, Runner* run) {
       auto reader = open_reader(o->in);
       TrendTable table(clf.labels());
       Progress progress("trends", reader->size_hint());
-      const size_t chunk = std::max<size_t>(256, static_cast<size_t>(clf.options().batch_size) * 8);
+      std::vector<InputRow> rows;
       std::vector<std::string> texts, keys;
       size_t bad = 0;
       std::string first_bad;
-      InputRow row;
-      bool more = true;
-      while (more) {
+      while (read_rows(*reader, rows_per_chunk(clf.options().batch_size), &rows)) {
         texts.clear();
         keys.clear();
-        while (texts.size() < chunk && (more = reader->next(&row))) {
+        for (auto& row : rows) {
           try {
             keys.push_back(period_key(parse_timestamp(row.extra), period));
           } catch (const std::invalid_argument& e) {
@@ -60,15 +58,13 @@ void add_trends(CLI::App& app, Runner* run) {
                                       o->in.extra_field + "': " + e.what();
             if (!o->skip_bad_rows) throw Error(where + " (use --skip-bad-rows to skip such rows)");
             if (bad++ == 0) first_bad = where;
-            progress.add(1);
             continue;
           }
           texts.push_back(std::move(row.text));
         }
-        if (texts.empty()) continue;
         const auto preds = clf.classify_batch(texts);
         for (size_t i = 0; i < preds.size(); ++i) table.add(keys[i], preds[i].label_index);
-        progress.add(texts.size());
+        progress.add(rows.size());
       }
       progress.finish();
       if (bad > 0) std::cerr << "emot5: skipped " << bad << " row(s) with an unreadable timestamp; first: " << first_bad << "\n";

@@ -1,6 +1,7 @@
 // Text readers for the CLI (see input.h).
 #include "apps/input.h"
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -201,5 +202,14 @@ std::unique_ptr<TextReader> open_reader(const InputSpec& spec) {
     throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input, not " + path);
   return std::make_unique<TxtReader>(path);
 }
+
+bool read_rows(TextReader& reader, size_t n, std::vector<InputRow>* rows) {
+  rows->clear();
+  InputRow row;
+  while (rows->size() < n && reader.next(&row)) rows->push_back(std::move(row));
+  return !rows->empty();
+}
+
+size_t rows_per_chunk(int batch_size) { return std::max<size_t>(256, static_cast<size_t>(batch_size) * 8); }
 
 }  // namespace emot5::app
