@@ -1,19 +1,23 @@
 // emot5 serve: the classifier over HTTP (cpp-httplib), for chatbots and services.
 //   POST /classify  {"text": "..."}            -> {"label", "scores", ...}
 //   POST /classify  {"texts": ["...", ...]}    -> {"predictions": [{"label", "scores", ...}, ...]}
-//   GET  /health                               -> {"status": "ok", "model", "labels"}
+//   GET  /health                               -> {"status": "ok", "model", "labels", "served"}
 // Bad requests get 400 and {"error": "..."}; SIGINT or SIGTERM stop it after the requests in flight.
+// Concurrent requests share forward passes (apps/batcher.h) unless --no-batching.
 #include <httplib.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <pthread.h>
 #include <thread>
 #include <unistd.h>
 
+#include "apps/batcher.h"
 #include "apps/commands.h"
 #include "apps/output.h"
 #include "io/utf8.h"
@@ -45,9 +49,11 @@ std::string checked_text(const nlohmann::json& v, const std::string& where) {
   return s;
 }
 
+using ClassifyTexts = std::function<std::vector<Prediction>(std::vector<std::string>)>;
+
 // POST /classify: {"text"} -> one prediction, {"texts"} -> {"predictions": [...]}.
-void handle_classify(const Classifier& clf, const std::string& request_body, size_t max_texts, bool generated,
-                     httplib::Response& res) {
+void handle_classify(const Classifier& clf, const ClassifyTexts& classify, const std::string& request_body,
+                     size_t max_texts, bool generated, httplib::Response& res) {
   try {
     nlohmann::json body;
     try {
@@ -59,8 +65,8 @@ void handle_classify(const Classifier& clf, const std::string& request_body, siz
     const bool one = body.contains("text");
     if (one == body.contains("texts")) throw BadRequest("give either \"text\" or \"texts\"");
     if (one) {
-      const Prediction p = clf.classify(checked_text(body["text"], "\"text\""));
-      send_json(res, 200, prediction_json(p, clf.labels(), generated));
+      const auto p = classify({checked_text(body["text"], "\"text\"")});
+      send_json(res, 200, prediction_json(p.at(0), clf.labels(), generated));
       return;
     }
     const auto& arr = body["texts"];
@@ -71,7 +77,7 @@ void handle_classify(const Classifier& clf, const std::string& request_body, siz
     std::vector<std::string> texts;
     for (size_t i = 0; i < arr.size(); ++i) texts.push_back(checked_text(arr[i], "\"texts\"[" + std::to_string(i) + "]"));
     nlohmann::ordered_json preds = nlohmann::ordered_json::array();
-    for (const auto& p : clf.classify_batch(texts)) preds.push_back(prediction_json(p, clf.labels(), generated));
+    for (const auto& p : classify(std::move(texts))) preds.push_back(prediction_json(p, clf.labels(), generated));
     nlohmann::ordered_json j;
     j["predictions"] = std::move(preds);
     send_json(res, 200, j);
@@ -91,7 +97,7 @@ void add_serve(CLI::App& app, Runner* run) {
     std::string host = "127.0.0.1";
     int port = 8080;
     size_t max_texts = 1024, max_body = 8u << 20;
-    bool no_generate = false, log = false;
+    bool no_generate = false, log = false, no_batching = false;
   };
   auto o = std::make_shared<Opts>();
   o->m.add_to(cmd);
@@ -102,22 +108,31 @@ void add_serve(CLI::App& app, Runner* run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-batching", o->no_batching,
+                "Each request runs its own forward pass on the server's threads, not joined with others");
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
   cmd->add_flag("--log", o->log, "One line per request on stderr: method, path, status, milliseconds");
   cmd->callback([o, run] {
     *run = [o]() -> int {
-      o->m.clf.generate = !o->no_generate;
-      const std::string model_dir = o->m.resolve();
-      const Classifier clf = Classifier::load(model_dir, o->m.clf);
-      const bool generated = clf.options().generate;
-
-      // SIGINT / SIGTERM go to one thread that stops the server: blocked here, before the
-      // server's threads exist, so that they inherit the mask.
+      // SIGINT / SIGTERM go to one thread that stops the server: blocked here, before any other thread
+      // exists (the model's, the batcher's, the server's), so that they inherit the mask.
       sigset_t stop_signals;
       sigemptyset(&stop_signals);
       sigaddset(&stop_signals, SIGINT);
       sigaddset(&stop_signals, SIGTERM);
       pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+      o->m.clf.generate = !o->no_generate;
+      const std::string model_dir = o->m.resolve();
+      const Classifier clf = Classifier::load(model_dir, o->m.clf);
+      const bool generated = clf.options().generate;
+      std::unique_ptr<Batcher> batcher;
+      ClassifyTexts classify = [&clf](std::vector<std::string> texts) { return clf.classify_batch(texts); };
+      if (!o->no_batching) {
+        batcher = std::make_unique<Batcher>([&clf](const std::vector<std::string>& texts) { return clf.classify_batch(texts); },
+                                            static_cast<size_t>(clf.options().batch_size));
+        classify = [&batcher](std::vector<std::string> texts) { return batcher->classify(std::move(texts)); };
+      }
 
       httplib::Server svr;
       svr.set_payload_max_length(o->max_body);
@@ -126,10 +141,14 @@ void add_serve(CLI::App& app, Runner* run) {
         j["status"] = "ok";
         j["model"] = model_dir;
         j["labels"] = clf.labels();
+        if (batcher) {
+          const Batcher::Stats st = batcher->stats();
+          j["served"] = {{"requests", st.requests}, {"texts", st.texts}, {"passes", st.passes}, {"waiting", st.waiting}};
+        }
         send_json(res, 200, j);
       });
       svr.Post("/classify", [&](const httplib::Request& req, httplib::Response& res) {
-        handle_classify(clf, req.body, o->max_texts, generated, res);
+        handle_classify(clf, classify, req.body, o->max_texts, generated, res);
       });
       svr.set_error_handler([o](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end test of `emot5 serve`: answers equal `emot5 classify`'s, also under concurrent
-requests; bad requests get 400/404/413 with a JSON error; SIGTERM stops it cleanly.
+requests (joined into shared passes, and with --no-batching); /health counts what was served; bad requests get 400/404/413 with a JSON error; SIGTERM stops it cleanly.
 
 usage: serve_cli.py EMOT5_BINARY TEST_DATA_DIR
 """
@@ -75,6 +75,11 @@ try:
     for t in threads:
         t.join()
     check(len(results) == 32 and all(results), f"concurrent requests: {results.count(True)}/32 right")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
+        served = json.loads(r.read()).get("served", {})
+    # 1 + 1 + 32 requests holding 1 + 5 + 32 texts; concurrent ones may share passes.
+    check(served.get("requests") == 34 and served.get("texts") == 38 and 1 <= served.get("passes", 0) <= 34 and
+          served.get("waiting") == 0, f"/health served: {served}")
 
     for body, raw, status_want, words in [
             (b'{"text": ', True, 400, "malformed JSON"),
@@ -101,6 +106,21 @@ finally:
         code = None
     rest = srv.stderr.read().decode()
 check(code == 0 and "stopped" in rest, f"SIGTERM stops it: {code} {rest[-300:]}")
+
+# --no-batching: each request its own pass, the same answers.
+srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--no-batching"],
+                       stderr=subprocess.PIPE, env=env)
+try:
+    m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", srv.stderr.readline().decode())
+    check(m is not None, "--no-batching start line")
+    port = int(m.group(1)) if m else 0
+    status, got = post(port, {"texts": TEXTS})
+    check(status == 200 and all(same(g, w) for g, w in zip(got["predictions"], want)), f"--no-batching: {status} {got}")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
+        check("served" not in json.loads(r.read()), "--no-batching /health has no batching counts")
+finally:
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=30) == 0, "--no-batching: SIGTERM stops it")
 check(re.search(r"^POST /classify 200 [0-9.]+ ms$", rest, re.M) and re.search(r"^GET /nope 404 ", rest, re.M),
       f"--log lines: {rest[:300]}")
 

@@ -1,0 +1,80 @@
+#include "apps/batcher.h"
+
+#include <exception>
+#include <stdexcept>
+#include <utility>
+
+namespace emot5::app {
+
+Batcher::Batcher(Run run, size_t max_texts) : run_(std::move(run)), max_texts_(max_texts) {
+  if (max_texts_ == 0) throw std::invalid_argument("Batcher: max_texts must be positive");
+  worker_ = std::thread([this] { work(); });
+}
+
+Batcher::~Batcher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+std::vector<Prediction> Batcher::classify(std::vector<std::string> texts) {
+  std::future<std::vector<Prediction>> result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) throw std::logic_error("Batcher: classify after shutdown began");
+    queue_.push_back(Job{std::move(texts), {}});
+    result = queue_.back().done.get_future();
+  }
+  wake_.notify_one();
+  return result.get();
+}
+
+Batcher::Stats Batcher::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s = stats_;
+  s.waiting = queue_.size();
+  return s;
+}
+
+void Batcher::work() {
+  for (;;) {
+    std::vector<Job> jobs;
+    std::vector<std::string> texts;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      // Every waiting request that fits, in arrival order; the first one always.
+      while (!queue_.empty() && (jobs.empty() || texts.size() + queue_.front().texts.size() <= max_texts_)) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+        for (auto& t : jobs.back().texts) texts.push_back(std::move(t));
+      }
+      stats_.requests += jobs.size();
+      stats_.texts += texts.size();
+      stats_.passes += 1;
+    }
+    std::vector<std::vector<Prediction>> results;
+    try {
+      std::vector<Prediction> preds = texts.empty() ? std::vector<Prediction>{} : run_(texts);
+      if (preds.size() != texts.size())
+        throw std::logic_error("Batcher: " + std::to_string(preds.size()) + " predictions for " +
+                               std::to_string(texts.size()) + " texts");
+      auto at = preds.begin();
+      for (const auto& job : jobs) {
+        const auto n = static_cast<ptrdiff_t>(job.texts.size());
+        results.emplace_back(std::make_move_iterator(at), std::make_move_iterator(at + n));
+        at += n;
+      }
+    } catch (...) {
+      for (auto& job : jobs) job.done.set_exception(std::current_exception());
+      continue;
+    }
+    for (size_t i = 0; i < jobs.size(); ++i) jobs[i].done.set_value(std::move(results[i]));
+  }
+}
+
+}  // namespace emot5::app

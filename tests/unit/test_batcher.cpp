@@ -1,0 +1,161 @@
+// apps/batcher: requests that wait while a pass runs are joined into the next pass, each gets its
+// own predictions back, errors reach every request of the failed pass, and shutdown drains.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "apps/batcher.h"
+
+namespace emot5::app {
+namespace {
+
+// A stand-in for the model: each text's label is the text itself. The first pass can be held
+// until release(), so that later requests queue up behind it.
+class FakeModel {
+ public:
+  std::vector<Prediction> run(const std::vector<std::string>& texts) {
+    std::unique_lock<std::mutex> lock(mu_);
+    passes_.push_back(texts);
+    started_.notify_all();
+    if (passes_.size() == 1) released_.wait(lock, [this] { return released_flag_; });
+    for (const auto& t : texts)
+      if (t == "fail") throw std::runtime_error("model failed on purpose");
+    std::vector<Prediction> out(texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) out[i].label = texts[i];
+    return out;
+  }
+  void wait_first_pass() {
+    std::unique_lock<std::mutex> lock(mu_);
+    started_.wait(lock, [this] { return !passes_.empty(); });
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_flag_ = true;
+    released_.notify_all();
+  }
+  std::vector<std::vector<std::string>> passes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return passes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable started_, released_;
+  bool released_flag_ = false;
+  std::vector<std::vector<std::string>> passes_;
+};
+
+void wait_for_queue(const Batcher& b, uint64_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (b.stats().waiting < n) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "requests did not queue";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+std::vector<std::string> labels(const std::vector<Prediction>& ps) {
+  std::vector<std::string> out;
+  for (const auto& p : ps) out.push_back(p.label);
+  return out;
+}
+
+TEST(Batcher, JoinsWaitingRequestsIntoOnePass) {
+  FakeModel model;
+  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8);
+  std::vector<std::string> got_a, got_b, got_c, got_d;
+  std::thread ta([&] { got_a = labels(b.classify({"a"})); });
+  model.wait_first_pass();  // "a" runs alone and is held
+  std::thread tb([&] { got_b = labels(b.classify({"b"})); });
+  wait_for_queue(b, 1);
+  std::thread tc([&] { got_c = labels(b.classify({"c1", "c2"})); });
+  wait_for_queue(b, 2);
+  std::thread td([&] { got_d = labels(b.classify({"d"})); });
+  wait_for_queue(b, 3);
+  model.release();
+  for (auto* t : {&ta, &tb, &tc, &td}) t->join();
+
+  EXPECT_EQ(got_a, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(got_b, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(got_c, (std::vector<std::string>{"c1", "c2"}));
+  EXPECT_EQ(got_d, (std::vector<std::string>{"d"}));
+  const auto passes = model.passes();
+  ASSERT_EQ(passes.size(), 2u);
+  EXPECT_EQ(passes[1], (std::vector<std::string>{"b", "c1", "c2", "d"}));
+  const auto st = b.stats();
+  EXPECT_EQ(st.requests, 4u);
+  EXPECT_EQ(st.texts, 5u);
+  EXPECT_EQ(st.passes, 2u);
+  EXPECT_EQ(st.waiting, 0u);
+}
+
+TEST(Batcher, PassesHoldAtMostMaxTextsButALargerRequestGoesAlone) {
+  FakeModel model;
+  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 3);
+  std::thread ta([&] { b.classify({"a"}); });
+  model.wait_first_pass();
+  std::thread tb([&] { b.classify({"b1", "b2"}); });
+  wait_for_queue(b, 1);
+  std::thread tc([&] { b.classify({"c1", "c2"}); });
+  wait_for_queue(b, 2);
+  std::vector<std::string> got_d;
+  std::thread td([&] { got_d = labels(b.classify({"d1", "d2", "d3", "d4", "d5"})); });
+  wait_for_queue(b, 3);
+  model.release();
+  for (auto* t : {&ta, &tb, &tc, &td}) t->join();
+
+  const auto passes = model.passes();
+  ASSERT_EQ(passes.size(), 4u);
+  EXPECT_EQ(passes[1], (std::vector<std::string>{"b1", "b2"}));  // c would make 4 > 3
+  EXPECT_EQ(passes[2], (std::vector<std::string>{"c1", "c2"}));
+  EXPECT_EQ(passes[3].size(), 5u);
+  EXPECT_EQ(got_d, (std::vector<std::string>{"d1", "d2", "d3", "d4", "d5"}));
+}
+
+TEST(Batcher, AnErrorReachesEveryRequestOfItsPassAndTheNextPassRuns) {
+  FakeModel model;
+  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8);
+  std::thread ta([&] { b.classify({"a"}); });
+  model.wait_first_pass();
+  std::string err_b, err_c;
+  std::thread tb([&] {
+    try { b.classify({"b"}); } catch (const std::runtime_error& e) { err_b = e.what(); }
+  });
+  wait_for_queue(b, 1);
+  std::thread tc([&] {
+    try { b.classify({"fail"}); } catch (const std::runtime_error& e) { err_c = e.what(); }
+  });
+  wait_for_queue(b, 2);
+  model.release();
+  for (auto* t : {&ta, &tb, &tc}) t->join();
+  EXPECT_EQ(err_b, "model failed on purpose");
+  EXPECT_EQ(err_c, "model failed on purpose");
+  EXPECT_EQ(labels(b.classify({"after"})), (std::vector<std::string>{"after"}));
+}
+
+TEST(Batcher, ShutdownFinishesQueuedRequests) {
+  FakeModel model;
+  std::vector<std::string> got_b;
+  std::thread ta, tb, releaser;
+  {
+    Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8);
+    ta = std::thread([&] { b.classify({"a"}); });
+    model.wait_first_pass();
+    tb = std::thread([&] { got_b = labels(b.classify({"b"})); });
+    wait_for_queue(b, 1);
+    releaser = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      model.release();
+    });
+  }  // the destructor waits for "a" and "b"
+  releaser.join();
+  ta.join();
+  tb.join();
+  EXPECT_EQ(got_b, (std::vector<std::string>{"b"}));
+}
+
+}  // namespace
+}  // namespace emot5::app
