@@ -17,7 +17,7 @@ void add_trends(CLI::App& app, Runner* run) {
     ModelOptions m;
     InputSpec in;
     std::string period = "day", format = "text", plot;
-    bool skip_bad_rows = false;
+    bool skip_bad_rows = false, keep_gaps = false;
   };
   auto o = std::make_shared<Opts>();
   o->in.extra_field = "date";
@@ -32,6 +32,7 @@ void add_trends(CLI::App& app, Runner* run) {
   cmd->add_option("--period", o->period, "day, week (starting Monday), month or year")->capture_default_str();
   cmd->add_option("--format", o->format, "Output format: text, csv or jsonl")->capture_default_str();
   cmd->add_option("--plot", o->plot, "Write the shares over time as an SVG line chart");
+  cmd->add_flag("--keep-gaps", o->keep_gaps, "List only the periods that hold texts (default: every period from the first to the last)");
   cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip and count rows whose timestamp cannot be read");
   cmd->callback([o, run] {
     *run = [o]() -> int {
@@ -69,6 +70,8 @@ void add_trends(CLI::App& app, Runner* run) {
       progress.finish();
       if (bad > 0) std::cerr << "emot5: skipped " << bad << " row(s) with an unreadable timestamp; first: " << first_bad << "\n";
       if (table.total() == 0) throw Error(reader->name() + ": no rows to count");
+      if (!o->keep_gaps && !table.fill_gaps(period))
+        std::cerr << "emot5: the rows span more than 100000 " << o->period << "s; periods without texts are left out\n";
       std::cout << (o->format == "csv" ? table.csv() : o->format == "jsonl" ? table.jsonl() : table.table());
       if (!std::cout.flush()) throw std::runtime_error("writing to stdout failed");
       if (!o->plot.empty()) write_file_atomic(o->plot, table.svg("Emotions per " + o->period + ": " + reader->name()));

@@ -70,8 +70,11 @@ void panel_svg(std::ostringstream& o, const Chart& c, const ChartPanel& p, int t
     const double w = std::max(1.0, (n <= 1 ? kPlotW : kPlotW / static_cast<double>(n - 1)) * 0.6);
     for (size_t i = 0; i < std::min(n, p.bars.size()); ++i) {
       const double h = kPlotH * 0.2 * p.bars[i] / most;
+      // Centred on its x, cut at the plot's edges (the first and last bars are half bars).
+      const double left = std::max<double>(kLeft, X(c.x[i]) - w / 2);
+      const double right = std::min<double>(kLeft + kPlotW, X(c.x[i]) + w / 2);
       std::snprintf(buf, sizeof buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eee\"/>\n",
-                    X(c.x[i]) - w / 2, top + kPlotH - h, w, h);
+                    left, top + kPlotH - h, std::max(0.0, right - left), h);
       o << buf;
     }
   }

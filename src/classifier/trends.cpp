@@ -133,6 +133,29 @@ std::string period_key(int64_t seconds, Period p) {
   return {};
 }
 
+std::string next_period_key(const std::string& key, Period p) {
+  switch (p) {
+    case Period::Day: return period_key(parse_timestamp(key) + 86400, p);
+    case Period::Week: return period_key(parse_timestamp(key) + 7 * 86400, p);
+    case Period::Month: return period_key(parse_timestamp(key + "-01") + 32 * 86400, p);
+    case Period::Year: return period_key(parse_timestamp(key + "-01-01") + 366 * 86400, p);
+  }
+  return {};
+}
+
+bool TrendTable::fill_gaps(Period p, size_t max_periods) {
+  if (counts_.size() < 2) return true;
+  const std::string& last = counts_.rbegin()->first;
+  std::vector<std::string> missing;
+  size_t periods = 1;
+  for (std::string k = counts_.begin()->first; k < last; k = next_period_key(k, p)) {
+    if (++periods > max_periods) return false;
+    if (!counts_.count(k)) missing.push_back(k);
+  }
+  for (const auto& k : missing) counts_[k].assign(labels_.size(), 0);
+  return true;
+}
+
 void TrendTable::add(const std::string& period, int label_index) {
   if (label_index < 0 || static_cast<size_t>(label_index) >= labels_.size())
     throw std::invalid_argument("label index " + std::to_string(label_index) + " out of range");
@@ -160,6 +183,10 @@ std::string TrendTable::csv() const {
     const auto n = row_total(row);
     o << period << "," << n;
     for (auto v : row) {
+      if (n == 0) {
+        o << ",";
+        continue;
+      }
       std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v) / static_cast<double>(n));
       o << "," << buf;
     }
@@ -177,7 +204,10 @@ std::string TrendTable::jsonl() const {
     j["texts"] = n;
     for (size_t k = 0; k < labels_.size(); ++k) {
       counts[labels_[k]] = row[k];
-      shares[labels_[k]] = static_cast<double>(row[k]) / static_cast<double>(n);
+      if (n == 0)
+        shares[labels_[k]] = nullptr;
+      else
+        shares[labels_[k]] = static_cast<double>(row[k]) / static_cast<double>(n);
     }
     j["counts"] = counts;
     j["shares"] = shares;
@@ -201,7 +231,10 @@ std::string TrendTable::table() const {
     std::snprintf(buf, sizeof buf, "%-12s %9lld", period.c_str(), static_cast<long long>(n));
     o << buf;
     for (auto v : row) {
-      std::snprintf(buf, sizeof buf, " %8.1f%%", 100.0 * static_cast<double>(v) / static_cast<double>(n));
+      if (n == 0)
+        std::snprintf(buf, sizeof buf, " %9s", "-");
+      else
+        std::snprintf(buf, sizeof buf, " %8.1f%%", 100.0 * static_cast<double>(v) / static_cast<double>(n));
       o << buf;
     }
     o << "\n";
@@ -213,7 +246,7 @@ std::string TrendTable::svg(const std::string& title) const {
   Chart c;
   c.title = title;
   c.subtitle = std::to_string(total_) + " texts in " + std::to_string(counts_.size()) +
-               " periods; lines: each predicted label's share of the period's texts";
+               " periods; lines: each predicted label's share of the period's texts (broken where none)";
   ChartPanel p;
   p.y_title = "share of texts";
   p.percent = true;
@@ -226,6 +259,10 @@ std::string TrendTable::svg(const std::string& title) const {
     c.x_labels.push_back(period);
     p.bars.push_back(n);
     for (size_t k = 0; k < row.size(); ++k) {
+      if (n == 0) {
+        p.series[k].y.push_back(std::nan(""));
+        continue;
+      }
       p.series[k].y.push_back(static_cast<double>(row[k]) / n);
       top = std::max(top, p.series[k].y.back());
     }

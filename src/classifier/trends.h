@@ -22,6 +22,10 @@ int64_t parse_timestamp(std::string_view s);
 // "2024-03-04" (week), "2024-03" (month), "2024" (year). Keys sort in time order.
 std::string period_key(int64_t seconds, Period p);
 
+// The period after `key` (a period_key of the same kind): "2024-02-28" -> "2024-02-29" (day),
+// "2024-12-30" -> "2025-01-06" (week), "2023-12" -> "2024-01" (month), "2024" -> "2025" (year).
+std::string next_period_key(const std::string& key, Period p);
+
 class TrendTable {
  public:
   explicit TrendTable(std::vector<std::string> labels) : labels_(std::move(labels)) {}
@@ -30,8 +34,13 @@ class TrendTable {
   // Per period (in time order): how many texts had each label.
   const std::map<std::string, std::vector<int64_t>>& counts() const { return counts_; }
   int64_t total() const { return total_; }
+  // Adds the periods without texts between the first and the last, so that time runs evenly
+  // down the table and along the plot. Adds nothing and returns false when that would make more
+  // than max_periods periods in all.
+  bool fill_gaps(Period p, size_t max_periods = 100000);
 
-  // Columns: period, texts, then each label's share of the period's texts.
+  // Columns: period, texts, then each label's share of the period's texts (empty cells, null or
+  // "-" for a period without texts).
   std::string csv() const;
   std::string jsonl() const;   // {"period", "texts", "counts": {...}, "shares": {...}}
   std::string table() const;   // aligned, shares in percent

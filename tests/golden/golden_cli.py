@@ -209,15 +209,20 @@ with tempfile.TemporaryDirectory() as tmp:
             f.write(json.dumps({"body": t, "at": s}) + "\n")
     code, out, err = run(["classify", "--model", model, "--format", "jsonl", "--no-generate"] + texts)
     labels = [json.loads(l)["label"] for l in out.splitlines()]
-    want = {}
+    want = {w: {k: 0 for k in LABELS} for w in ["2024-03-18", "2024-03-25"]}  # weeks without texts, filled
     for w, l in zip(weeks, labels):
         want.setdefault(w, {k: 0 for k in LABELS})[l] += 1
     plot = os.path.join(tmp, "trends.svg")
     code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
                           "--period", "week", "--format", "jsonl", "--plot", plot])
     got = {r["period"]: r["counts"] for r in map(json.loads, out.splitlines())} if code == 0 else {}
-    check(code == 0 and got == want, f"trends per week: {code} {err} {got} vs {want}")
-    check(os.path.exists(plot) and open(plot).read().count("<polyline") == len(LABELS), "trends plot: a line per label")
+    check(code == 0 and got == want and list(got) == sorted(got), f"trends per week: {code} {err} {got} vs {want}")
+    check(os.path.exists(plot) and "5 periods" in open(plot).read(), "trends plot: every week from the first to the last")
+    code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
+                          "--period", "week", "--format", "jsonl", "--keep-gaps", "--plot", plot])
+    got = [r["period"] for r in map(json.loads, out.splitlines())] if code == 0 else []
+    check(got == ["2024-03-04", "2024-03-11", "2024-04-01"], f"trends --keep-gaps: {code} {err} {got}")
+    check(open(plot).read().count("<polyline") == len(LABELS), "trends --keep-gaps plot: a line per label")
     cpath = os.path.join(tmp, "posts.csv")
     with open(cpath, "w", newline="") as f:
         w = csv.writer(f)
@@ -235,8 +240,13 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 1 and posts + ":7:" in err and "2024-02-30" in err, f"trends bad timestamp: {code} {err}")
     code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
                           "--skip-bad-rows", "--format", "csv"])
-    # Per day (UTC): 03-04, 03-05, 03-10 (twice: 01:00+02:00 on the 11th is the 10th), 03-11, 04-02.
-    check(code == 0 and "skipped 1 row" in err and len(out.splitlines()) == 1 + 5,
+    # Per day (UTC): 03-04, 03-05, 03-10 (twice: 01:00+02:00 on the 11th is the 10th), 03-11, 04-02,
+    # and the days between them without texts: 30 days from 03-04 to 04-02.
+    rows = list(csv.DictReader(io.StringIO(out)))
+    with_texts = [(r["period"], r["texts"]) for r in rows if r["texts"] != "0"]
+    check(code == 0 and "skipped 1 row" in err and len(rows) == 30 and
+          with_texts == [("2024-03-04", "1"), ("2024-03-05", "1"), ("2024-03-10", "2"), ("2024-03-11", "1"),
+                         ("2024-04-02", "1")] and rows[1]["period"] == "2024-03-05" and rows[2]["joy"] == "",
           f"trends --skip-bad-rows: {code} {err} {out}")
 
 # plot-metrics draws a run's curves from its metrics.jsonl; a missing file is named.

@@ -121,5 +121,46 @@ TEST(Chart, MissingPointsBreakTheLineAndTicksAreRound) {
   EXPECT_EQ(count(svg, "stroke=\"#ddd\""), 6u);  // 0.2, 0.3, ..., 0.7
 }
 
+TEST(TrendTable, NextPeriodCrossesMonthsYearsAndLeapDays) {
+  EXPECT_EQ(next_period_key("2024-02-28", Period::Day), "2024-02-29");
+  EXPECT_EQ(next_period_key("2023-02-28", Period::Day), "2023-03-01");
+  EXPECT_EQ(next_period_key("2024-12-31", Period::Day), "2025-01-01");
+  EXPECT_EQ(next_period_key("2024-12-30", Period::Week), "2025-01-06");
+  EXPECT_EQ(next_period_key("2023-12", Period::Month), "2024-01");
+  EXPECT_EQ(next_period_key("2024-01", Period::Month), "2024-02");
+  EXPECT_EQ(next_period_key("2024", Period::Year), "2025");
+}
+
+TEST(TrendTable, FillGapsAddsEmptyPeriodsBetweenFirstAndLast) {
+  TrendTable t({"joy", "fear"});
+  t.add("2023-11", 0);
+  t.add("2024-02", 1);
+  ASSERT_TRUE(t.fill_gaps(Period::Month));
+  EXPECT_EQ(t.total(), 2);
+  EXPECT_EQ(t.csv(), "period,texts,joy,fear\n2023-11,1,1,0\n2023-12,0,,\n2024-01,0,,\n2024-02,1,0,1\n");
+  std::istringstream lines(t.jsonl());
+  std::string line;
+  std::getline(lines, line);
+  std::getline(lines, line);
+  const auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["period"], "2023-12");
+  EXPECT_EQ(j["texts"], 0);
+  EXPECT_TRUE(j["shares"]["joy"].is_null());
+  EXPECT_NE(t.table().find("2024-01              0         -         -"), std::string::npos) << t.table();
+  // The plot's lines break at the empty periods: four points, two of them missing.
+  const std::string svg = t.svg("gaps");
+  EXPECT_NE(svg.find("4 periods"), std::string::npos);
+}
+
+TEST(TrendTable, FillGapsRefusesAHugeSpan) {
+  TrendTable t({"joy"});
+  t.add("1970-01-01", 0);
+  t.add("2024-01-01", 0);
+  EXPECT_FALSE(t.fill_gaps(Period::Day, 1000));
+  EXPECT_EQ(t.counts().size(), 2u);
+  EXPECT_TRUE(t.fill_gaps(Period::Day));  // 19,724 days
+  EXPECT_EQ(t.counts().size(), 19724u);
+}
+
 }  // namespace
 }  // namespace emot5
