@@ -18,6 +18,7 @@ void add_trends(CLI::App& app, Runner* run) {
     InputSpec in;
     std::string period = "day", format = "text", plot;
     bool skip_bad_rows = false, keep_gaps = false;
+    std::string epoch_unit = "s";
   };
   auto o = std::make_shared<Opts>();
   o->in.extra_field = "date";
@@ -32,11 +33,15 @@ void add_trends(CLI::App& app, Runner* run) {
   cmd->add_option("--period", o->period, "day, week (starting Monday), month or year")->capture_default_str();
   cmd->add_option("--format", o->format, "Output format: text, csv or jsonl")->capture_default_str();
   cmd->add_option("--plot", o->plot, "Write the shares over time as an SVG line chart");
+  cmd->add_option("--epoch-unit", o->epoch_unit, "Unit of numeric (Unix) timestamps: s, ms, us or ns")
+      ->capture_default_str()->check(CLI::IsMember({"s", "ms", "us", "ns"}));
   cmd->add_flag("--keep-gaps", o->keep_gaps, "List only the periods that hold texts (default: every period from the first to the last)");
   cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip and count rows whose timestamp cannot be read");
   cmd->callback([o, run] {
     *run = [o]() -> int {
       const Period period = parse_period(o->period);
+      const int64_t per_second = o->epoch_unit == "ms" ? 1000 : o->epoch_unit == "us" ? 1000000
+                               : o->epoch_unit == "ns" ? 1000000000 : 1;
       if (o->format != "text" && o->format != "csv" && o->format != "jsonl")
         throw std::invalid_argument("--format must be text, csv or jsonl, not '" + o->format + "'");
       o->m.clf.generate = false;  // only the labels' probabilities are needed
@@ -53,7 +58,7 @@ void add_trends(CLI::App& app, Runner* run) {
         keys.clear();
         for (auto& row : rows) {
           try {
-            keys.push_back(period_key(parse_timestamp(row.extra), period));
+            keys.push_back(period_key(parse_timestamp(row.extra, per_second), period));
           } catch (const std::invalid_argument& e) {
             const std::string where = reader->name() + ":" + std::to_string(row.line) + ": field '" +
                                       o->in.extra_field + "': " + e.what();

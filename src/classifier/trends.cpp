@@ -37,7 +37,10 @@ bool digits(std::string_view s, size_t* i, int n, int* out) {
   throw std::invalid_argument("'" + std::string(s) + "' is not a timestamp: " + why);
 }
 
-int64_t unix_seconds(std::string_view s) {
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+constexpr int64_t kFirstSecond = -62135596800, kLastSecond = 253402300799;
+
+int64_t unix_seconds(std::string_view s, int64_t per_second) {
   const std::string_view whole = s.substr(0, s.find('.'));
   int64_t v = 0;
   const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), v);
@@ -47,7 +50,14 @@ int64_t unix_seconds(std::string_view s) {
       if (c < '0' || c > '9') bad(s, "expected digits after '.'");
     if (s.front() == '-' && s.find_first_not_of("0", whole.size() + 1) != std::string_view::npos) --v;
   }
-  return v;
+  const int64_t secs = v / per_second - ((v % per_second != 0 && v < 0) ? 1 : 0);  // floored
+  if (secs < kFirstSecond || secs > kLastSecond) {
+    std::string why = "outside the years 0001-9999";
+    if (per_second < 1000 && secs / 1000 >= kFirstSecond && secs / 1000 <= kLastSecond)
+      why += " (milliseconds? say so with --epoch-unit ms)";
+    bad(s, why);
+  }
+  return secs;
 }
 
 std::string ymd_string(const year_month_day& d, bool with_day) {
@@ -70,14 +80,15 @@ Period parse_period(const std::string& s) {
   throw std::invalid_argument("period must be day, week, month or year, not '" + s + "'");
 }
 
-int64_t parse_timestamp(std::string_view s) {
+int64_t parse_timestamp(std::string_view s, int64_t unix_per_second) {
+  if (unix_per_second < 1) throw std::invalid_argument("parse_timestamp: unix_per_second must be positive");
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   if (s.empty()) throw std::invalid_argument("empty timestamp");
   const size_t first = s.front() == '-' ? 1 : 0;
   if (s.size() > first && s.find_first_not_of("0123456789.", first) == std::string_view::npos &&
       std::count(s.begin(), s.end(), '.') <= 1 && s[first] != '.')
-    return unix_seconds(s);
+    return unix_seconds(s, unix_per_second);
 
   const std::string expected = "expected 2024-03-05, 2024-03-05T14:30:00Z or Unix seconds";
   size_t i = 0;

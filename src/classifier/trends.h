@@ -15,8 +15,10 @@ Period parse_period(const std::string& s);  // "day", "week", "month", "year"; s
 
 // Seconds since 1970-01-01T00:00:00Z of "2024-03-05", "2024-03-05T14:30", "2024-03-05 14:30:00",
 // with optional fractional seconds and a "Z" or "+02:00" / "-0500" offset (none: UTC), or of a
-// whole number of Unix seconds. Throws std::invalid_argument saying what is wrong.
-int64_t parse_timestamp(std::string_view s);
+// number of Unix time units (unix_per_second units a second: 1 for seconds, 1000 for
+// milliseconds, ...), floored to the second. Years outside 0001-9999 are refused. Throws
+// std::invalid_argument saying what is wrong.
+int64_t parse_timestamp(std::string_view s, int64_t unix_per_second = 1);
 
 // The period holding `seconds` (UTC): "2024-03-05" (day), the Monday that starts its ISO week,
 // "2024-03-04" (week), "2024-03" (month), "2024" (year). Keys sort in time order.

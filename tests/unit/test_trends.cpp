@@ -30,6 +30,21 @@ TEST(Timestamp, UnixSeconds) {
   EXPECT_EQ(parse_timestamp("1709596800.9"), kMar5);  // floored
   EXPECT_EQ(parse_timestamp("-1.5"), -2);
   EXPECT_EQ(parse_timestamp("-2.0"), -2);
+  EXPECT_EQ(parse_timestamp("1709596800123", 1000), kMar5);
+  EXPECT_EQ(parse_timestamp("1709596800123456", 1000000), kMar5);
+  EXPECT_EQ(parse_timestamp("-1", 1000), -1);  // floored
+  EXPECT_EQ(parse_timestamp("253402300799"), 253402300799);  // 9999-12-31T23:59:59Z
+}
+
+TEST(Timestamp, MillisecondsReadAsSecondsAreRefusedWithAHint) {
+  try {
+    parse_timestamp("1709596800000");
+    ADD_FAILURE() << "accepted milliseconds as seconds";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--epoch-unit ms"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_timestamp("253402300800"), std::invalid_argument);  // year 10000
+  EXPECT_THROW(parse_timestamp("-62135596801"), std::invalid_argument);  // year 0
 }
 
 TEST(Timestamp, BadOnesSayWhy) {
