@@ -14,7 +14,7 @@ void add_eval(CLI::App& app, Runner* run) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a model on a labeled .jsonl or .csv file");
   struct Opts {
     ModelOptions m;
-    std::string data, plot;
+    std::string data, plot, plot_calibration;
     DatasetOptions ds;
     bool json = false, no_generate = false;
   };
@@ -26,6 +26,8 @@ void add_eval(CLI::App& app, Runner* run) {
   cmd->add_flag("--skip-bad-rows", o->ds.skip_bad_rows, "Skip and count bad rows instead of stopping");
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   cmd->add_option("--plot", o->plot, "Write the confusion matrix as an SVG file");
+  cmd->add_option("--plot-calibration", o->plot_calibration,
+                  "Write a reliability diagram (accuracy against confidence) as an SVG file");
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (no non-label count)");
   cmd->callback([o, run] {
     *run = [o]() -> int {
@@ -65,6 +67,8 @@ void add_eval(CLI::App& app, Runner* run) {
         std::cout << "\n" << report_table(r);
       }
       if (!o->plot.empty()) write_file_atomic(o->plot, confusion_svg(r, "emot5 eval: " + o->data));
+      if (!o->plot_calibration.empty())
+        write_file_atomic(o->plot_calibration, calibration_svg(r, "emot5 eval, calibration: " + o->data));
       return 0;
     };
   });

@@ -52,8 +52,15 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
     acc_sum[b] += gold[i] == predicted[i];
     count[b]++;
   }
-  for (int b = 0; b < bins; ++b)
+  for (int b = 0; b < bins; ++b) {
     if (count[b]) r.ece += std::fabs(acc_sum[b] - conf_sum[b]) / std::max(1, r.n);
+    CalibrationBin cb;
+    cb.from = static_cast<double>(b) / bins;
+    cb.to = static_cast<double>(b + 1) / bins;
+    cb.count = count[b];
+    if (count[b]) cb.confidence = conf_sum[b] / count[b], cb.accuracy = acc_sum[b] / count[b];
+    r.calibration.push_back(cb);
+  }
   return r;
 }
 
@@ -74,6 +81,11 @@ nlohmann::ordered_json report_json(const EvalReport& r) {
   j["per_class"] = pc;
   j["labels"] = r.labels;
   j["confusion"] = r.confusion;
+  nlohmann::ordered_json bins = nlohmann::ordered_json::array();
+  for (const auto& b : r.calibration)
+    bins.push_back({{"from", b.from}, {"to", b.to}, {"count", b.count}, {"confidence", b.confidence},
+                    {"accuracy", b.accuracy}});
+  j["calibration"] = bins;
   return j;
 }
 
@@ -148,6 +160,33 @@ std::string confusion_svg(const EvalReport& r, const std::string& title) {
   o << "<text x=\"10\" y=\"" << H - 15 << "\" fill=\"#555\">cells: counts; shade: share of the gold row</text>\n";
   o << "</svg>\n";
   return o.str();
+}
+
+std::string calibration_svg(const EvalReport& r, const std::string& title) {
+  Chart c;
+  c.title = title;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%d predictions; ECE %.4f; accuracy %.4f", r.n, r.ece, r.accuracy);
+  c.subtitle = buf;
+  c.x_title = "confidence of the predicted label (bins of " + std::to_string(r.calibration.size()) + ")";
+  ChartPanel p;
+  p.y_title = "accuracy";
+  p.y_min = 0;
+  p.y_max = 1;
+  p.bars_note = "grey: predictions per bin";
+  ChartSeries acc{"accuracy in the bin", {}}, ideal{"perfect calibration", {}};
+  for (const auto& b : r.calibration) {
+    const double mid = (b.from + b.to) / 2;
+    c.x.push_back(mid);
+    std::snprintf(buf, sizeof buf, "%.2f", mid);
+    c.x_labels.push_back(buf);
+    acc.y.push_back(b.count ? b.accuracy : std::nan(""));
+    ideal.y.push_back(mid);
+    p.bars.push_back(b.count);
+  }
+  p.series = {acc, ideal};
+  c.panels.push_back(std::move(p));
+  return chart_svg(c);
 }
 
 }  // namespace emot5

@@ -1,6 +1,6 @@
 // Classification metrics: accuracy, macro- and weighted-F1, per-class precision / recall / F1 /
 // support, the confusion matrix, expected calibration error, and how many greedy generations
-// were not a label. Printing as a table, JSON, and an SVG confusion matrix.
+// were not a label. Printing as a table, JSON, an SVG confusion matrix and a reliability diagram.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +13,13 @@ struct ClassMetrics {
   int support = 0;
 };
 
+// One of the equal-width confidence bins behind the ECE.
+struct CalibrationBin {
+  double from = 0, to = 0;          // confidence range [from, to) (the last bin includes 1)
+  int count = 0;                    // predictions whose confidence fell in it
+  double confidence = 0, accuracy = 0;  // their mean confidence and accuracy (0 when empty)
+};
+
 struct EvalReport {
   std::vector<std::string> labels;
   int n = 0;
@@ -20,6 +27,7 @@ struct EvalReport {
   std::vector<ClassMetrics> per_class;
   std::vector<std::vector<int>> confusion;  // [gold][predicted]
   int non_label_generations = -1;            // -1: generation was not run
+  std::vector<CalibrationBin> calibration;   // the ECE's bins, every one (empty ones too)
 };
 
 // gold and predicted are label indexes; confidence is the predicted label's probability.
@@ -31,5 +39,8 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
 nlohmann::ordered_json report_json(const EvalReport& r);
 std::string report_table(const EvalReport& r);
 std::string confusion_svg(const EvalReport& r, const std::string& title);
+// Reliability diagram: accuracy against mean confidence per bin, with the diagonal of perfect
+// calibration and the predictions per bin as grey bars.
+std::string calibration_svg(const EvalReport& r, const std::string& title);
 
 }  // namespace emot5

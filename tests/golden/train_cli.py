@@ -98,7 +98,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and json.loads(out)["label"] in ["sadness", "joy", "love", "anger", "fear", "surprise"],
           f"classify the trained model: {code} {err}")
     svg = os.path.join(tmp, "cm.svg")
-    code, out, err = run(["eval", "--model", ref, "--data", data, "--json", "--plot", svg])
+    cal = os.path.join(tmp, "cal.svg")
+    code, out, err = run(["eval", "--model", ref, "--data", data, "--json", "--plot", svg, "--plot-calibration", cal])
     check(code == 0, f"eval: {code} {err}")
     if code == 0:
         rep = json.loads(out)
@@ -106,6 +107,8 @@ with tempfile.TemporaryDirectory() as tmp:
             check(k in rep, f"eval --json has {k}")
         check(rep["n"] == 96 and sum(map(sum, rep["confusion"])) == 96, "eval counts every row")
         check(open(svg).read().startswith("<svg"), "eval --plot writes an SVG")
+        check(sum(b["count"] for b in rep["calibration"]) == 96 and open(cal).read().startswith("<svg"),
+              "eval's calibration bins hold every row; --plot-calibration writes an SVG")
     code, out, err = run(["eval", "--model", ref, "--data", data])
     check(code == 0 and "macro-F1" in out and "confusion" in out, "eval prints a table")
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bad_files.h"
+#include "classifier/metrics.h"
 #include "emot5/emot5.h"
 #include "io/safetensors.h"
 #include "kernels/ops.h"
@@ -200,6 +201,31 @@ namespace {
 
 // A sharded copy (model.safetensors.index.json + two files) and an F16 copy must load. The F16
 // copy must give exactly what an F32 file holding the same (f16-rounded) values gives.
+TEST(Metrics, F1AndCalibrationByHand) {
+  // gold a a b b, predicted a b b b, confidences 0.9 0.6 0.8 0.95.
+  const EvalReport r = evaluate({"a", "b"}, {0, 0, 1, 1}, {0, 1, 1, 1}, {0.9f, 0.6f, 0.8f, 0.95f});
+  EXPECT_DOUBLE_EQ(r.accuracy, 0.75);
+  EXPECT_NEAR(r.per_class[0].f1, 2.0 / 3, 1e-12);  // precision 1, recall 1/2
+  EXPECT_NEAR(r.per_class[1].f1, 0.8, 1e-12);      // precision 2/3, recall 1
+  EXPECT_NEAR(r.macro_f1, (2.0 / 3 + 0.8) / 2, 1e-12);
+  EXPECT_EQ(r.confusion, (std::vector<std::vector<int>>{{1, 1}, {0, 2}}));
+  // 15 bins: 0.6 -> bin 9, 0.8 -> 12, 0.9 -> 13, 0.95 -> 14; ECE = (0.6 + 0.2 + 0.1 + 0.05) / 4.
+  EXPECT_NEAR(r.ece, 0.2375, 1e-6);
+  ASSERT_EQ(r.calibration.size(), 15u);
+  EXPECT_EQ(r.calibration[9].count, 1);
+  EXPECT_NEAR(r.calibration[9].confidence, 0.6, 1e-6);
+  EXPECT_EQ(r.calibration[9].accuracy, 0.0);
+  EXPECT_EQ(r.calibration[14].count, 1);
+  EXPECT_DOUBLE_EQ(r.calibration[14].to, 1.0);
+  EXPECT_EQ(r.calibration[0].count, 0);
+  const std::string svg = calibration_svg(r, "cal");
+  EXPECT_NE(svg.find("ECE 0.2375"), std::string::npos);
+  EXPECT_NE(svg.find("perfect calibration"), std::string::npos);
+  const auto j = report_json(r);
+  EXPECT_EQ(j["calibration"].size(), 15u);
+  EXPECT_EQ(j["calibration"][12]["count"], 1);
+}
+
 TEST(Checkpoint, ShardedAndF16Load) {
   const std::string src = test::data("tiny-v11-untied-f32");
   const SafetensorsFile full(src + "/model.safetensors");
