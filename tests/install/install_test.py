@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`cmake --install` into a temporary prefix, then an application built against it with
-find_package(emot5) classifies with the installed model, and the installed CLI agrees.
+find_package(emot5) classifies with the installed model (in C++, and in C through libemot5_c.so),
+and the installed CLI agrees.
 
 usage: install_test.py BUILD_DIR SOURCE_DIR
 """
@@ -28,7 +29,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0, f"cmake --install: {code} {err}")
     model = os.path.join(prefix, "share/emot5/models/emot5-small")
     for f in ["bin/emot5", "include/emot5/emot5.h", "lib/cmake/emot5/emot5Config.cmake",
-              "lib/emot5/libemot5_spm.so", "share/emot5/models/emot5-small/model.safetensors",
+              "lib/emot5/libemot5_spm.so", "include/emot5/emot5_c.h", "lib/libemot5_c.so", "share/emot5/models/emot5-small/model.safetensors",
               "share/emot5/t5-tokenizer/spiece.model"]:
         check(os.path.exists(os.path.join(prefix, f)), f"installed {f}")
 
@@ -53,6 +54,10 @@ with tempfile.TemporaryDirectory() as tmp:
     got = [l.split() for l in lines[1:]]
     check([g[0] for g in got] == cli_labels and len(got) == len(TEXTS), f"consumer labels {got} vs CLI {cli_labels}")
     check(all(abs(float(g[1]) - 1) < 1e-4 for g in got), f"probabilities sum to 1: {got}")
+    code, out, err = run([os.path.join(app, "consumer_c")] + TEXTS, cwd=tmp, env=env)
+    got = [l.split() for l in out.splitlines()]
+    check(code == 0 and [g[0] for g in got] == cli_labels and all(abs(float(g[1]) - 1) < 1e-4 for g in got),
+          f"C consumer on libemot5_c.so: {code} {err} {got} vs CLI {cli_labels}")
 
     # Without a model anywhere it says where it looked.
     env = dict(os.environ, EMOT5_MODEL=os.path.join(tmp, "nowhere"))
