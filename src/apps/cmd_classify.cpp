@@ -49,23 +49,31 @@ void add_classify(CLI::App& app, Runner* run) {
   add_input_options(cmd, &o->in);
   cmd->add_option("--format", o->format, "Output format: text, jsonl or csv")->capture_default_str();
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
+  cmd->add_option("--keep", o->in.keep_fields,
+                  "Input fields (.jsonl) or columns (.csv) to copy into each output row, e.g. --keep id,user")
+      ->delimiter(',');
   cmd->callback([o, run] {
     *run = [o]() -> int {
       const Format fmt = parse_format(o->format);
       o->m.clf.generate = !o->no_generate;
       const Classifier clf = Classifier::load(o->m.resolve(), o->m.clf);
       auto reader = open_reader(o->in);
-      PredictionWriter writer(std::cout, fmt, clf.labels(), clf.options().generate);
+      PredictionWriter writer(std::cout, fmt, clf.labels(), clf.options().generate, o->in.keep_fields);
       Progress progress("classify", reader->size_hint());
       std::vector<InputRow> rows;
       std::vector<std::string> texts;
+      std::vector<std::vector<nlohmann::json>> kept;
       size_t truncated = 0, total = 0;
       while (read_rows(*reader, rows_per_chunk(clf.options().batch_size), &rows)) {
         texts.clear();
-        for (auto& r : rows) texts.push_back(std::move(r.text));
+        kept.clear();
+        for (auto& r : rows) {
+          texts.push_back(std::move(r.text));
+          kept.push_back(std::move(r.kept));
+        }
         const auto preds = clf.classify_batch(texts);
         for (size_t i = 0; i < texts.size(); ++i) {
-          writer.write(texts[i], preds[i]);
+          writer.write(texts[i], preds[i], kept[i]);
           truncated += preds[i].truncated ? 1 : 0;
         }
         total += texts.size();

@@ -107,8 +107,8 @@ class TxtReader : public TextReader {
 
 class JsonlReader : public TextReader {
  public:
-  JsonlReader(const std::string& path, std::string field, std::string extra)
-      : src_(path), field_(std::move(field)), extra_(std::move(extra)) {}
+  JsonlReader(const std::string& path, std::string field, std::string extra, std::vector<std::string> keep)
+      : src_(path), field_(std::move(field)), extra_(std::move(extra)), keep_(std::move(keep)) {}
   bool next(InputRow* row) override {
     std::string s;
     size_t line;
@@ -133,6 +133,11 @@ class JsonlReader : public TextReader {
       else
         throw Error(where + ": field '" + extra_ + "' is neither a string nor a number");
     }
+    row->kept.clear();
+    for (const auto& k : keep_) {
+      const auto v = j.find(k);
+      row->kept.push_back(v == j.end() ? nlohmann::json(nullptr) : *v);
+    }
     return true;
   }
   const std::string& name() const override { return src_.name(); }
@@ -141,11 +146,14 @@ class JsonlReader : public TextReader {
  private:
   LineSource src_;
   std::string field_, extra_;
+  std::vector<std::string> keep_;
 };
 
 class CsvReader : public TextReader {
  public:
-  CsvReader(const std::string& path, const std::string& column, const std::string& extra) : src_(path) {
+  CsvReader(const std::string& path, const std::string& column, const std::string& extra,
+            const std::vector<std::string>& keep)
+      : src_(path) {
     std::vector<std::string> header;
     size_t line = 0;
     if (!read_csv_record(src_.stream(), &header, &line, src_.name()))
@@ -158,6 +166,11 @@ class CsvReader : public TextReader {
       for (size_t i = 0; i < header.size(); ++i)
         if (header[i] == extra) extra_col_ = i;
       if (extra_col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + extra + "' in the header");
+    }
+    for (const auto& k : keep) {
+      const auto at = std::find(header.begin(), header.end(), k);
+      if (at == header.end()) throw Error(src_.name() + ":1: no column named '" + k + "' in the header (--keep)");
+      keep_cols_.push_back(static_cast<size_t>(at - header.begin()));
     }
     ncols_ = header.size();
   }
@@ -172,6 +185,11 @@ class CsvReader : public TextReader {
     if (f.size() != ncols_)
       throw Error(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(ncols_));
     if (extra_col_ != SIZE_MAX) row->extra = f[extra_col_];  // a copy: it may be the text column
+    row->kept.clear();
+    for (size_t c : keep_cols_) {
+      check_utf8(f[c], src_.name(), start);
+      row->kept.emplace_back(f[c]);
+    }
     row->text = std::move(f[col_]);
     row->line = start;
     check_utf8(row->text, src_.name(), start);
@@ -183,21 +201,25 @@ class CsvReader : public TextReader {
  private:
   LineSource src_;
   size_t col_ = SIZE_MAX, extra_col_ = SIZE_MAX, ncols_ = 0, line_ = 0;
+  std::vector<size_t> keep_cols_;
 };
 
 }  // namespace
 
 std::unique_ptr<TextReader> open_reader(const InputSpec& spec) {
+  const std::string path = spec.file.empty() ? "-" : spec.file;
+  const std::string ext = lower_ext(path);
+  if (!spec.keep_fields.empty() && (!spec.args.empty() || (ext != "jsonl" && ext != "ndjson" && ext != "csv")))
+    throw std::invalid_argument("--keep needs a .jsonl or .csv --input");
   if (!spec.args.empty()) {
     if (!spec.file.empty()) throw std::invalid_argument("give texts as arguments or --input, not both");
     if (!spec.extra_field.empty())
       throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input");
     return std::make_unique<ArgsReader>(spec.args);
   }
-  const std::string path = spec.file.empty() ? "-" : spec.file;
-  const std::string ext = lower_ext(path);
-  if (ext == "jsonl" || ext == "ndjson") return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field);
-  if (ext == "csv") return std::make_unique<CsvReader>(path, spec.text_column, spec.extra_field);
+  if (ext == "jsonl" || ext == "ndjson")
+    return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field, spec.keep_fields);
+  if (ext == "csv") return std::make_unique<CsvReader>(path, spec.text_column, spec.extra_field, spec.keep_fields);
   if (!spec.extra_field.empty())
     throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input, not " + path);
   return std::make_unique<TxtReader>(path);

@@ -4,6 +4,7 @@
 #pragma once
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,17 @@ struct InputSpec {
   // A second field read with each text (jsonl field or csv column; a JSON number is read as its
   // text), e.g. a timestamp; empty: none. Only for .jsonl and .csv files.
   std::string extra_field;
+  // Fields (jsonl) or columns (csv) carried through to the output with each text, such as an id.
+  std::vector<std::string> keep_fields;
 };
 
 struct InputRow {
   std::string text;
   size_t line = 0;  // 1-based line where the row starts (0 for arguments)
   std::string extra;  // InputSpec::extra_field's value
+  // InputSpec::keep_fields' values: as in the JSON line (null where the line lacks the field),
+  // or the CSV cell as a string.
+  std::vector<nlohmann::json> kept;
 };
 
 class TextReader {

@@ -1,6 +1,7 @@
 // CLI output (see output.h).
 #include "apps/output.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -28,9 +29,20 @@ nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<st
 }
 
 PredictionWriter::PredictionWriter(std::ostream& out, Format format, std::vector<std::string> labels,
-                                   bool generated)
-    : out_(out), format_(format), labels_(std::move(labels)), generated_(generated) {
+                                   bool generated, std::vector<std::string> kept)
+    : out_(out), format_(format), labels_(std::move(labels)), generated_(generated), kept_(std::move(kept)) {
+  if (!kept_.empty() && format_ == Format::Text) throw std::invalid_argument("--keep needs --format jsonl or csv");
+  std::vector<std::string> own = {"text", "label", "scores", "generated", "truncated"};
+  if (format_ == Format::Csv)
+    for (const auto& l : labels_) own.push_back("p_" + l);
+  for (size_t i = 0; i < kept_.size(); ++i) {
+    if (std::find(own.begin(), own.end(), kept_[i]) != own.end())
+      throw std::invalid_argument("--keep '" + kept_[i] + "' clashes with the output's own field of that name");
+    if (std::find(kept_.begin(), kept_.begin() + static_cast<ptrdiff_t>(i), kept_[i]) != kept_.begin() + static_cast<ptrdiff_t>(i))
+      throw std::invalid_argument("--keep names '" + kept_[i] + "' twice");
+  }
   if (format_ == Format::Csv) {
+    for (const auto& k : kept_) out_ << csv_escape(k) << ',';
     out_ << "text,label";
     for (const auto& l : labels_) out_ << ',' << csv_escape("p_" + l);
     if (generated_) out_ << ",generated";
@@ -38,7 +50,10 @@ PredictionWriter::PredictionWriter(std::ostream& out, Format format, std::vector
   }
 }
 
-void PredictionWriter::write(const std::string& text, const Prediction& p) {
+void PredictionWriter::write(const std::string& text, const Prediction& p, const std::vector<nlohmann::json>& kept) {
+  if (kept.size() != kept_.size())
+    throw std::logic_error("PredictionWriter: " + std::to_string(kept.size()) + " kept values for " +
+                           std::to_string(kept_.size()) + " fields");
   char buf[32];
   switch (format_) {
     case Format::Text:
@@ -47,12 +62,14 @@ void PredictionWriter::write(const std::string& text, const Prediction& p) {
       break;
     case Format::Jsonl: {
       nlohmann::ordered_json j;
+      for (size_t i = 0; i < kept_.size(); ++i) j[kept_[i]] = kept[i];
       j["text"] = text;
       j.update(prediction_json(p, labels_, generated_));
       out_ << j.dump() << '\n';
       break;
     }
     case Format::Csv:
+      for (const auto& v : kept) out_ << csv_escape(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump()) << ',';
       out_ << csv_escape(text) << ',' << csv_escape(p.label);
       for (float v : p.probabilities) {
         std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v));

@@ -17,14 +17,18 @@ nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<st
 
 class PredictionWriter {
  public:
-  PredictionWriter(std::ostream& out, Format format, std::vector<std::string> labels, bool generated);
-  void write(const std::string& text, const Prediction& p);
+  // kept: names of input fields written before the text (jsonl, csv only), each row's values
+  // given to write(). Throws std::invalid_argument when a name clashes with an output field.
+  PredictionWriter(std::ostream& out, Format format, std::vector<std::string> labels, bool generated,
+                   std::vector<std::string> kept = {});
+  void write(const std::string& text, const Prediction& p, const std::vector<nlohmann::json>& kept = {});
 
  private:
   std::ostream& out_;
   Format format_;
   std::vector<std::string> labels_;
   bool generated_;
+  std::vector<std::string> kept_;
 };
 
 }  // namespace emot5::app

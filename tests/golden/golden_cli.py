@@ -131,6 +131,27 @@ for fx in FIXTURES:
         check(code == 0, f"{fx}: jsonl-input classify exit {code}: {err}")
         check([l.split("\t")[0] for l in out.splitlines()] == jsonl_labels, f"{fx}: text-format labels")
 
+        # --keep carries input fields through: JSON values as they were (null where missing), CSV cells.
+        with open(jpath, "w") as f:
+            for i, r in enumerate(usable):
+                f.write(json.dumps({"body": r["text"], "id": i, "meta": {"u": "é"} if i % 2 else "x"}) + "\n")
+        code, out, err = run(["classify", "--model", d, "--input", jpath, "--text-field", "body", "--keep", "id,meta,absent"])
+        rows = [json.loads(l) for l in out.splitlines()]
+        check(code == 0 and [list(r)[:4] for r in rows] == [["id", "meta", "absent", "text"]] * len(usable) and
+              [r["id"] for r in rows] == list(range(len(usable))) and rows[1]["meta"] == {"u": "é"} and
+              rows[0]["absent"] is None and [r["label"] for r in rows] == jsonl_labels, f"{fx}: --keep jsonl {code} {err}")
+        code, out, err = run(["classify", "--model", d, "--input", cpath, "--text-column", "body", "--format", "csv",
+                              "--keep", "id"])
+        got = list(csv.DictReader(io.StringIO(out)))
+        check(code == 0 and out.startswith("id,text,label,") and [g["id"] for g in got] == [str(i) for i in range(len(usable))],
+              f"{fx}: --keep csv {code} {err}")
+        for args, words in [(["--input", cpath, "--text-column", "body", "--keep", "nope"], "no column named 'nope'"),
+                            (["--input", jpath, "--text-field", "body", "--keep", "label"], "clashes"),
+                            (["--input", jpath, "--text-field", "body", "--keep", "id", "--format", "text"], "--format"),
+                            (["--keep", "id", "some text"], "--keep needs a .jsonl or .csv")]:
+            code, out, err = run(["classify", "--model", d] + args)
+            check(code != 0 and words in err, f"{fx}: --keep error {args}: {code} {err}")
+
     # A text longer than --max-input-tokens is marked in jsonl and counted on stderr.
     code, out, err = run(["classify", "--model", d, "--format", "jsonl", "--max-input-tokens", "4"],
                          stdin=b"i am so scared of the dark\nno\n")
