@@ -94,7 +94,7 @@ void add_serve(CLI::App& app, Runner* run) {
   auto* cmd = app.add_subcommand("serve", "Serve the classifier over HTTP: POST /classify, GET /health");
   struct Opts {
     ModelOptions m;
-    std::string host = "127.0.0.1";
+    std::string host = "127.0.0.1", cors;
     int port = 8080;
     size_t max_texts = 1024, max_body = 8u << 20;
     bool no_generate = false, log = false, no_batching = false;
@@ -108,6 +108,8 @@ void add_serve(CLI::App& app, Runner* run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--cors", o->cors,
+                  "Allow browser pages from this origin (e.g. http://localhost:3000, or *) to call the server");
   cmd->add_flag("--no-batching", o->no_batching,
                 "Each request runs its own forward pass on the server's threads, not joined with others");
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
@@ -139,6 +141,16 @@ void add_serve(CLI::App& app, Runner* run) {
       // Without it, the response's headers and body leave in two small writes and Nagle's
       // algorithm holds the second for the client's delayed ACK: about 40 ms on every request.
       svr.set_tcp_nodelay(true);
+      if (!o->cors.empty()) {
+        // Every answer names the origin; a browser's preflight for a JSON POST gets its OK.
+        svr.set_default_headers({{"Access-Control-Allow-Origin", o->cors}, {"Vary", "Origin"}});
+        svr.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
+          res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+          res.set_header("Access-Control-Allow-Headers", "Content-Type");
+          res.set_header("Access-Control-Max-Age", "86400");
+          res.status = 204;
+        });
+      }
       svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
         nlohmann::ordered_json j;
         j["status"] = "ok";

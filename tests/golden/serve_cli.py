@@ -48,6 +48,7 @@ try:
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
         health = json.loads(r.read())
+        check(r.headers.get("Access-Control-Allow-Origin") is None, "no CORS header without --cors")
     check(health["status"] == "ok" and health["labels"][0] == "sadness", f"health: {health}")
 
     def same(got, w):
@@ -107,9 +108,9 @@ finally:
     rest = srv.stderr.read().decode()
 check(code == 0 and "stopped" in rest, f"SIGTERM stops it: {code} {rest[-300:]}")
 
-# --no-batching: each request its own pass, the same answers.
-srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--no-batching"],
-                       stderr=subprocess.PIPE, env=env)
+# --no-batching: each request its own pass, the same answers; --cors answers a browser's preflight.
+srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--no-batching",
+                        "--cors", "http://localhost:3000"], stderr=subprocess.PIPE, env=env)
 try:
     m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", srv.stderr.readline().decode())
     check(m is not None, "--no-batching start line")
@@ -118,6 +119,14 @@ try:
     check(status == 200 and all(same(g, w) for g, w in zip(got["predictions"], want)), f"--no-batching: {status} {got}")
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
         check("served" not in json.loads(r.read()), "--no-batching /health has no batching counts")
+        check(r.headers.get("Access-Control-Allow-Origin") == "http://localhost:3000", "--cors: the origin on answers")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/classify", method="OPTIONS",
+                                 headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+                                          "Access-Control-Request-Headers": "content-type"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        check(r.status == 204 and "POST" in r.headers.get("Access-Control-Allow-Methods", "") and
+              r.headers.get("Access-Control-Allow-Origin") == "http://localhost:3000" and
+              "Content-Type" in r.headers.get("Access-Control-Allow-Headers", ""), f"--cors preflight: {r.status} {dict(r.headers)}")
 finally:
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=30) == 0, "--no-batching: SIGTERM stops it")
