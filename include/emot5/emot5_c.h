@@ -43,7 +43,9 @@ typedef struct emot5_options {
 EMOT5_C_API emot5_options emot5_default_options(void);
 
 /* Loads a model directory in Hugging Face's layout; model_dir NULL: the built-in model
- * ($EMOT5_MODEL when set). options NULL: the defaults. Returns NULL on error. */
+ * ($EMOT5_MODEL when set, else share/emot5/models/emot5-small beside the lib/ holding
+ * libemot5_c.so, so that an installed tree can be moved or shipped with an application).
+ * options NULL: the defaults. Returns NULL on error. */
 EMOT5_C_API emot5_classifier* emot5_load(const char* model_dir, const emot5_options* options, char* err,
                                          size_t err_size);
 EMOT5_C_API void emot5_free(emot5_classifier* clf); /* NULL is fine */
@@ -51,6 +53,8 @@ EMOT5_C_API void emot5_free(emot5_classifier* clf); /* NULL is fine */
 EMOT5_C_API int emot5_num_labels(const emot5_classifier* clf);
 /* The i-th label ("sadness", ...), owned by clf; NULL when i is out of range. */
 EMOT5_C_API const char* emot5_label(const emot5_classifier* clf, int i);
+/* The directory the model was loaded from, owned by clf. */
+EMOT5_C_API const char* emot5_model_dir(const emot5_classifier* clf);
 
 /* Classifies n texts. labels (may be NULL) receives n label indexes; probabilities (may be NULL)
  * receives n * emot5_num_labels(clf) floats, text by text, each row summing to 1; truncated (may

@@ -67,6 +67,8 @@ const char* emot5_label(const emot5_classifier* clf, int i) {
   return clf->clf.labels()[static_cast<size_t>(i)].c_str();
 }
 
+const char* emot5_model_dir(const emot5_classifier* clf) { return clf ? clf->clf.model_dir().c_str() : nullptr; }
+
 int emot5_classify(const emot5_classifier* clf, const char* const* texts, size_t n, int* labels,
                    float* probabilities, int* truncated, char* err, size_t err_size) {
   set_error(err, err_size, "");

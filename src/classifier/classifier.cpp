@@ -243,7 +243,7 @@ size_t Classifier::weight_bytes() const { return impl_->model->weight_bytes(); }
 
 std::string default_model_dir() {
   if (const char* env = std::getenv("EMOT5_MODEL"); env && *env) return env;
-  auto candidates = beside_executable({"/../share/emot5/models/emot5-small", "/models/emot5-small"});
+  auto candidates = beside_binary({"/../share/emot5/models/emot5-small", "/models/emot5-small"});
 #ifdef EMOT5_SOURCE_MODEL_DIR
   candidates.emplace_back(EMOT5_SOURCE_MODEL_DIR);
 #endif

@@ -1,6 +1,7 @@
 // File helpers (see file_util.h).
 #include "io/file_util.h"
 
+#include <dlfcn.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,10 +31,21 @@ std::string executable_dir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
-std::vector<std::string> beside_executable(std::initializer_list<const char*> relative) {
+std::string code_dir() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&code_dir), &info) != 0 && info.dli_fname && *info.dli_fname) {
+    std::error_code ec_obj, ec_exe;
+    const auto obj = std::filesystem::canonical(info.dli_fname, ec_obj);
+    const auto exe = std::filesystem::canonical("/proc/self/exe", ec_exe);
+    if (!ec_obj && !ec_exe && obj != exe) return obj.parent_path().string();  // a shared library
+  }
+  return executable_dir();
+}
+
+std::vector<std::string> beside_binary(std::initializer_list<const char*> relative) {
   std::vector<std::string> out;
-  if (const auto dir = executable_dir(); !dir.empty())
-    for (const char* r : relative) out.push_back(dir + r);
+  if (const auto dir = code_dir(); !dir.empty())
+    for (const char* r : relative) out.push_back(std::filesystem::path(dir + r).lexically_normal().string());
   return out;
 }
 

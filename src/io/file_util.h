@@ -10,8 +10,12 @@ namespace emot5 {
 std::string read_file(const std::string& path);
 // The directory of the running executable ("" when /proc/self/exe cannot be read).
 std::string executable_dir();
-// Each of `relative` (e.g. "/../share/emot5") appended to executable_dir(); none when it is unknown.
-std::vector<std::string> beside_executable(std::initializer_list<const char*> relative);
+// The directory of the binary that holds emot5's code: the executable, or the shared library
+// (libemot5_c.so) when emot5 was loaded as one; "" when neither can be found.
+std::string code_dir();
+// Each of `relative` (e.g. "/../share/emot5") appended to code_dir(); none when it is unknown.
+// Lets an installed tree (bin/ or lib/ beside share/emot5) be moved as a whole.
+std::vector<std::string> beside_binary(std::initializer_list<const char*> relative);
 bool file_exists(const std::string& path);
 // Removes `path` and, for a directory, everything under it (symbolic links themselves, never
 // their targets); a missing path is not an error. Written on POSIX nftw rather than

@@ -22,10 +22,10 @@ namespace {
 const char* const kSpace = "\xe2\x96\x81";  // "▁"
 
 // Loads libemot5_spm.so into its own symbol scope (see spm_module.h): $EMOT5_SPM_MODULE, then
-// beside the running executable, then where the build put it, then where `cmake --install` put it.
+// beside the binary holding this code (the executable or libemot5_c.so), then where the build put it, then where `cmake --install` put it.
 const Emot5SpmApi& spm_api() {
   static const Emot5SpmApi* api = [] {
-    std::vector<std::string> tried = beside_executable({"/libemot5_spm.so", "/../lib/emot5/libemot5_spm.so"});
+    std::vector<std::string> tried = beside_binary({"/libemot5_spm.so", "/../lib/emot5/libemot5_spm.so"});
     if (const char* env = std::getenv("EMOT5_SPM_MODULE"); env && *env) tried.insert(tried.begin(), env);
 #ifdef EMOT5_SPM_MODULE_PATH
     tried.emplace_back(EMOT5_SPM_MODULE_PATH);

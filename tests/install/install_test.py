@@ -55,9 +55,22 @@ with tempfile.TemporaryDirectory() as tmp:
     check([g[0] for g in got] == cli_labels and len(got) == len(TEXTS), f"consumer labels {got} vs CLI {cli_labels}")
     check(all(abs(float(g[1]) - 1) < 1e-4 for g in got), f"probabilities sum to 1: {got}")
     code, out, err = run([os.path.join(app, "consumer_c")] + TEXTS, cwd=tmp, env=env)
-    got = [l.split() for l in out.splitlines()]
+    got = [l.split() for l in out.splitlines()[1:]]
     check(code == 0 and [g[0] for g in got] == cli_labels and all(abs(float(g[1]) - 1) < 1e-4 for g in got),
           f"C consumer on libemot5_c.so: {code} {err} {got} vs CLI {cli_labels}")
+
+    # The installed tree moved elsewhere, with no environment to guide it: libemot5_c.so finds the
+    # model beside itself (share/ next to its lib/), not in the source tree or the old prefix.
+    moved = os.path.join(tmp, "moved")
+    os.rename(prefix, moved)
+    env = {k: v for k, v in os.environ.items() if k not in ("EMOT5_MODEL", "EMOT5_SPM_MODULE")}
+    env["LD_LIBRARY_PATH"] = os.path.join(moved, "lib")
+    code, out, err = run([os.path.join(app, "consumer_c")] + TEXTS, cwd=tmp, env=env)
+    lines = out.splitlines()
+    want_model = os.path.realpath(os.path.join(moved, "share/emot5/models/emot5-small"))
+    check(code == 0 and lines[:1] == [f"model {want_model}"] and [l.split()[0] for l in lines[1:]] == cli_labels,
+          f"moved install: C consumer finds the model beside libemot5_c.so: {code} {err} {lines}")
+    os.rename(moved, prefix)
 
     # Without a model anywhere it says where it looked.
     env = dict(os.environ, EMOT5_MODEL=os.path.join(tmp, "nowhere"))

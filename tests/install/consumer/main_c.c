@@ -1,4 +1,5 @@
-/* A C program on the installed libemot5_c.so: prints each argument's label and probability sum. */
+/* A C program on the installed libemot5_c.so: prints the model it loaded, then each argument's
+ * label and probability sum. */
 #include <emot5/emot5_c.h>
 #include <stdio.h>
 
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "error: %s\n", err);
     return 1;
   }
+  printf("model %s\n", emot5_model_dir(clf));
   const int k = emot5_num_labels(clf);
   for (int i = 1; i < argc; ++i) {
     int label;
