@@ -82,9 +82,9 @@ class Classifier {
 };
 
 // The built-in model's directory (models/emot5-small): $EMOT5_MODEL when set, else the first of
-// <executable dir>/../share/emot5/models/emot5-small, <executable dir>/models/emot5-small, the
-// source tree emot5 was built from and the installation's share/emot5/models/emot5-small that
-// holds a config.json. Throws emot5::Error naming the places looked in when none does.
+// <dir>/../share/emot5/models/emot5-small, <dir>/models/emot5-small (dir: the executable's, or
+// libemot5_c.so's when emot5 runs inside it), the source tree emot5 was built from and the
+// installation's share/emot5/models/emot5-small that holds a config.json. Throws emot5::Error naming the places looked in when none does.
 std::string default_model_dir();
 
 }  // namespace emot5
