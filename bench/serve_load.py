@@ -103,6 +103,9 @@ def main():
     ap.add_argument("--clients", default="1,4,16")
     ap.add_argument("--requests", type=int, default=400, help="requests per measurement")
     ap.add_argument("--data", default="data/emotion/test.jsonl")
+    ap.add_argument("--mode", action="append", default=None, metavar="NAME=ARGS",
+                    help="a server configuration to compare, e.g. 'passes2=--passes 2' (repeatable; "
+                         "default: joined= and --no-batching=--no-batching)")
     args = ap.parse_args()
     with open(args.data, encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f if line.strip()]
@@ -113,8 +116,9 @@ def main():
     print(f"  cpu: {model}, {os.cpu_count()} logical CPUs; vector extensions: {isa}")
     print(f"  server threads: {args.threads}; texts: {args.data} ({len(texts)}), one per request")
     print()
-    print(f"{'mode':<14}{'clients':>8}{'req/s':>10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'passes':>9}")
-    for mode, extra in (("joined", []), ("--no-batching", ["--no-batching"])):
+    print(f"{'mode':<16}{'clients':>8}{'req/s':>10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'passes':>9}")
+    modes = [m.split("=", 1) for m in (args.mode or ["joined=", "--no-batching=--no-batching"])]
+    for mode, extra in ((name, rest.split()) for name, rest in modes):
         cmd = [args.emot5, "serve", "--port", "0", "--threads", str(args.threads), "--no-generate"] + extra
         if args.model:
             cmd += ["--model", args.model]
@@ -126,12 +130,12 @@ def main():
                 secs, lat = load(port, texts, c, args.requests)
                 after = health(port).get("served", {}).get("passes")
                 passes = str(after - before) if before is not None else "-"
-                print(f"{mode:<14}{c:>8}{args.requests / secs:>10.1f}{pct(lat, 50):>10.2f}{pct(lat, 90):>10.2f}"
+                print(f"{mode:<16}{c:>8}{args.requests / secs:>10.1f}{pct(lat, 50):>10.2f}{pct(lat, 90):>10.2f}"
                       f"{pct(lat, 99):>10.2f}{passes:>9}", flush=True)
         finally:
             stop(srv)
     print("\n(server command: " + " ".join(cmd[:1] + ["serve", "--port", "0", "--threads", str(args.threads),
-                                                        "--no-generate", "[--no-batching]"]) + ")")
+                                                        "--no-generate", "[mode's arguments]"]) + ")")
 
 
 def health(port):

@@ -6,9 +6,9 @@
 
 namespace emot5::app {
 
-Batcher::Batcher(Run run, size_t max_texts) : run_(std::move(run)), max_texts_(max_texts) {
-  if (max_texts_ == 0) throw std::invalid_argument("Batcher: max_texts must be positive");
-  worker_ = std::thread([this] { work(); });
+Batcher::Batcher(Run run, size_t max_texts, size_t workers) : run_(std::move(run)), max_texts_(max_texts) {
+  if (max_texts_ == 0 || workers == 0) throw std::invalid_argument("Batcher: max_texts and workers must be positive");
+  for (size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
 Batcher::~Batcher() {
@@ -17,7 +17,7 @@ Batcher::~Batcher() {
     stopping_ = true;
   }
   wake_.notify_all();
-  worker_.join();
+  for (auto& w : workers_) w.join();
 }
 
 std::vector<Prediction> Batcher::classify(std::vector<std::string> texts) {

@@ -1,10 +1,10 @@
 // Joins the texts of concurrent requests into shared forward passes (emot5 serve).
 //
-// One worker thread runs the model. While it runs a pass, new requests wait in a queue; the
-// next pass takes every waiting request, up to max_texts texts (a larger request goes alone).
-// A lone request therefore starts at once, with no waiting window, and under load the passes
-// grow by themselves. Only the worker runs the model, so the cores are not oversubscribed by
-// several requests' threads at once.
+// `workers` threads run the model, one pass each. While all of them are busy, new requests wait
+// in a queue; the next free worker takes every waiting request, up to max_texts texts (a larger
+// request goes alone). A lone request therefore starts at once, with no waiting window, and
+// under load the passes grow by themselves, while at most `workers` passes (each with its own
+// OpenMP team) share the cores.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -22,11 +22,12 @@ namespace emot5::app {
 
 class Batcher {
  public:
-  // run: classifies texts in order (Classifier::classify_batch); called on the worker only.
+  // run: classifies texts in order (Classifier::classify_batch); called on the workers only,
+  // by several at once when workers > 1.
   using Run = std::function<std::vector<Prediction>(const std::vector<std::string>&)>;
 
-  Batcher(Run run, size_t max_texts);
-  ~Batcher();  // finishes the queued requests, then stops the worker
+  Batcher(Run run, size_t max_texts, size_t workers = 1);
+  ~Batcher();  // finishes the queued requests, then stops the workers
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
@@ -53,7 +54,7 @@ class Batcher {
   std::deque<Job> queue_;
   bool stopping_ = false;
   Stats stats_;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace emot5::app

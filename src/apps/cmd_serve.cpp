@@ -96,7 +96,7 @@ void add_serve(CLI::App& app, Runner* run) {
     ModelOptions m;
     std::string host = "127.0.0.1", cors;
     int port = 8080;
-    size_t max_texts = 1024, max_body = 8u << 20;
+    size_t max_texts = 1024, max_body = 8u << 20, connections = 64, passes = 2;
     bool no_generate = false, log = false, no_batching = false;
   };
   auto o = std::make_shared<Opts>();
@@ -108,8 +108,14 @@ void add_serve(CLI::App& app, Runner* run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--connections", o->connections,
+                  "Connections served at once (a thread each, mostly waiting for the model); more wait to be accepted")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--cors", o->cors,
                   "Allow browser pages from this origin (e.g. http://localhost:3000, or *) to call the server");
+  cmd->add_option("--passes", o->passes,
+                  "Forward passes run at once; requests that arrive while all are busy are joined into the next")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--no-batching", o->no_batching,
                 "Each request runs its own forward pass on the server's threads, not joined with others");
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
@@ -132,7 +138,7 @@ void add_serve(CLI::App& app, Runner* run) {
       ClassifyTexts classify = [&clf](std::vector<std::string> texts) { return clf.classify_batch(texts); };
       if (!o->no_batching) {
         batcher = std::make_unique<Batcher>([&clf](const std::vector<std::string>& texts) { return clf.classify_batch(texts); },
-                                            static_cast<size_t>(clf.options().batch_size));
+                                            static_cast<size_t>(clf.options().batch_size), o->passes);
         classify = [&batcher](std::vector<std::string> texts) { return batcher->classify(std::move(texts)); };
       }
 
@@ -141,6 +147,13 @@ void add_serve(CLI::App& app, Runner* run) {
       // Without it, the response's headers and body leave in two small writes and Nagle's
       // algorithm holds the second for the client's delayed ACK: about 40 ms on every request.
       svr.set_tcp_nodelay(true);
+      // httplib's default pool is max(8, cores - 1) threads and each keep-alive connection holds
+      // one, so a ninth client waited for a connection to close (every 5 requests) and could not
+      // join a pass: latency tails of hundreds of ms. Waiting threads are cheap; the model runs on
+      // the batcher's one thread (or, with --no-batching, on these).
+      const size_t connections = o->connections;
+      svr.new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
+      svr.set_keep_alive_max_count(1000);
       if (!o->cors.empty()) {
         // Every answer names the origin; a browser's preflight for a JSON POST gets its OK.
         svr.set_default_headers({{"Access-Control-Allow-Origin", o->cors}, {"Vary", "Origin"}});

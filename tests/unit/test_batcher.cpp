@@ -2,6 +2,7 @@
 // own predictions back, errors reach every request of the failed pass, and shutdown drains.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -134,6 +135,25 @@ TEST(Batcher, AnErrorReachesEveryRequestOfItsPassAndTheNextPassRuns) {
   EXPECT_EQ(err_b, "model failed on purpose");
   EXPECT_EQ(err_c, "model failed on purpose");
   EXPECT_EQ(labels(b.classify({"after"})), (std::vector<std::string>{"after"}));
+}
+
+TEST(Batcher, WithTwoWorkersASecondPassRunsBesideAHeldOne) {
+  FakeModel model;
+  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8, 2);
+  std::thread ta([&] { b.classify({"a"}); });
+  model.wait_first_pass();  // held on one worker
+  std::atomic<bool> b_done{false};
+  std::thread tb([&] {
+    b.classify({"b"});  // the other worker takes it at once
+    b_done = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!b_done && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(b_done) << "the second request waited for the held pass";
+  model.release();
+  ta.join();
+  tb.join();
+  EXPECT_EQ(model.passes().size(), 2u);
 }
 
 TEST(Batcher, ShutdownFinishesQueuedRequests) {
