@@ -3,7 +3,8 @@
 //   POST /classify  {"texts": ["...", ...]}    -> {"predictions": [{"label", "scores", ...}, ...]}
 //   GET  /health                               -> {"status": "ok", "model", "labels", "served"}
 // Bad requests get 400 and {"error": "..."}; SIGINT or SIGTERM stop it after the requests in flight.
-// Concurrent requests share forward passes (apps/batcher.h) unless --no-batching.
+// Concurrent requests share forward passes, at most --passes at once (apps/batcher.h), unless
+// --no-batching.
 #include <httplib.h>
 
 #include <atomic>
@@ -150,7 +151,7 @@ void add_serve(CLI::App& app, Runner* run) {
       // httplib's default pool is max(8, cores - 1) threads and each keep-alive connection holds
       // one, so a ninth client waited for a connection to close (every 5 requests) and could not
       // join a pass: latency tails of hundreds of ms. Waiting threads are cheap; the model runs on
-      // the batcher's one thread (or, with --no-batching, on these).
+      // the batcher's --passes threads (or, with --no-batching, on these).
       const size_t connections = o->connections;
       svr.new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
       svr.set_keep_alive_max_count(1000);
