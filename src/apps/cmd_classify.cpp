@@ -32,6 +32,9 @@ std::string ModelOptions::resolve() const {
 void add_input_options(CLI::App* cmd, InputSpec* spec) {
   cmd->add_option("TEXT", spec->args, "Texts (default: one per line from stdin)");
   cmd->add_option("--input,-i", spec->file, "Read texts from a .txt (one per line), .jsonl or .csv file; - for stdin");
+  cmd->add_option("--input-format", spec->format,
+                  "auto (by extension: .jsonl/.ndjson, .csv, else lines), txt, jsonl or csv; e.g. for stdin")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "txt", "jsonl", "csv"}));
   cmd->add_option("--text-field", spec->text_field, "JSONL field holding the text")->capture_default_str();
   cmd->add_option("--text-column", spec->text_column, "CSV column (header name) holding the text")->capture_default_str();
 }

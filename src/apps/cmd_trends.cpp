@@ -23,7 +23,9 @@ void add_trends(CLI::App& app, Runner* run) {
   auto o = std::make_shared<Opts>();
   o->in.extra_field = "date";
   o->m.add_to(cmd);
-  cmd->add_option("--input,-i", o->in.file, "A .jsonl or .csv file of texts with timestamps")->required();
+  cmd->add_option("--input,-i", o->in.file, "A .jsonl or .csv file of texts with timestamps; - for stdin")->required();
+  cmd->add_option("--input-format", o->in.format, "auto (by extension), jsonl or csv; e.g. for stdin")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "jsonl", "csv"}));
   cmd->add_option("--text-field", o->in.text_field, "JSONL field holding the text")->capture_default_str();
   cmd->add_option("--text-column", o->in.text_column, "CSV column (header name) holding the text")->capture_default_str();
   cmd->add_option("--time-field", o->in.extra_field,

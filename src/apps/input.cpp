@@ -208,20 +208,28 @@ class CsvReader : public TextReader {
 
 std::unique_ptr<TextReader> open_reader(const InputSpec& spec) {
   const std::string path = spec.file.empty() ? "-" : spec.file;
-  const std::string ext = lower_ext(path);
-  if (!spec.keep_fields.empty() && (!spec.args.empty() || (ext != "jsonl" && ext != "ndjson" && ext != "csv")))
-    throw std::invalid_argument("--keep needs a .jsonl or .csv --input");
+  std::string kind = spec.format;
+  if (kind == "auto") {
+    const std::string ext = lower_ext(path);
+    kind = ext == "jsonl" || ext == "ndjson" ? "jsonl" : ext == "csv" ? "csv" : "txt";
+  }
+  if (kind != "txt" && kind != "jsonl" && kind != "csv")
+    throw std::invalid_argument("--input-format must be auto, txt, jsonl or csv, not '" + spec.format + "'");
+  const bool fields = kind == "jsonl" || kind == "csv";
   if (!spec.args.empty()) {
     if (!spec.file.empty()) throw std::invalid_argument("give texts as arguments or --input, not both");
+    if (!spec.keep_fields.empty()) throw std::invalid_argument("--keep needs .jsonl or .csv input");
     if (!spec.extra_field.empty())
       throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input");
     return std::make_unique<ArgsReader>(spec.args);
   }
-  if (ext == "jsonl" || ext == "ndjson")
-    return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field, spec.keep_fields);
-  if (ext == "csv") return std::make_unique<CsvReader>(path, spec.text_column, spec.extra_field, spec.keep_fields);
-  if (!spec.extra_field.empty())
-    throw std::invalid_argument("field '" + spec.extra_field + "' needs a .jsonl or .csv --input, not " + path);
+  if (!fields && !spec.keep_fields.empty())
+    throw std::invalid_argument("--keep needs .jsonl or .csv input (" + path + " is read as lines of text; see --input-format)");
+  if (!fields && !spec.extra_field.empty())
+    throw std::invalid_argument("field '" + spec.extra_field + "' needs .jsonl or .csv input, not " + path +
+                                " (see --input-format)");
+  if (kind == "jsonl") return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field, spec.keep_fields);
+  if (kind == "csv") return std::make_unique<CsvReader>(path, spec.text_column, spec.extra_field, spec.keep_fields);
   return std::make_unique<TxtReader>(path);
 }
 

@@ -12,7 +12,10 @@ namespace emot5::app {
 
 struct InputSpec {
   std::vector<std::string> args;  // texts given on the command line
-  std::string file;               // --input; "-" or empty with no args: stdin lines
+  std::string file;               // --input; "-" or empty with no args: stdin
+  // "txt", "jsonl" or "csv"; "auto": by the file's extension (.jsonl/.ndjson, .csv, else lines),
+  // and lines for stdin.
+  std::string format = "auto";
   std::string text_field = "text";   // jsonl
   std::string text_column = "text";  // csv (a header name)
   // A second field read with each text (jsonl field or csv column; a JSON number is read as its

@@ -145,10 +145,16 @@ for fx in FIXTURES:
         got = list(csv.DictReader(io.StringIO(out)))
         check(code == 0 and out.startswith("id,text,label,") and [g["id"] for g in got] == [str(i) for i in range(len(usable))],
               f"{fx}: --keep csv {code} {err}")
+        # JSON lines from stdin with --input-format (e.g. from zcat), the same labels and fields.
+        code, out, err = run(["classify", "--model", d, "--input", "-", "--input-format", "jsonl", "--text-field", "body",
+                              "--keep", "id"], stdin=open(jpath, "rb").read())
+        rows = [json.loads(l) for l in out.splitlines()]
+        check(code == 0 and [r["label"] for r in rows] == jsonl_labels and [r["id"] for r in rows] == list(range(len(usable))),
+              f"{fx}: jsonl from stdin: {code} {err}")
         for args, words in [(["--input", cpath, "--text-column", "body", "--keep", "nope"], "no column named 'nope'"),
                             (["--input", jpath, "--text-field", "body", "--keep", "label"], "clashes"),
                             (["--input", jpath, "--text-field", "body", "--keep", "id", "--format", "text"], "--format"),
-                            (["--keep", "id", "some text"], "--keep needs a .jsonl or .csv")]:
+                            (["--keep", "id", "some text"], "--keep needs .jsonl or .csv input")]:
             code, out, err = run(["classify", "--model", d] + args)
             check(code != 0 and words in err, f"{fx}: --keep error {args}: {code} {err}")
 
