@@ -173,7 +173,9 @@ std::string calibration_svg(const EvalReport& r, const std::string& title) {
   p.y_title = "accuracy";
   p.y_min = 0;
   p.y_max = 1;
-  p.bars_note = "grey: predictions per bin";
+  int most = 0;
+  for (const auto& b : r.calibration) most = std::max(most, b.count);
+  p.bars_note = "grey: predictions per bin (tallest " + std::to_string(most) + ")";
   ChartSeries acc{"accuracy in the bin", {}}, ideal{"perfect calibration", {}};
   for (const auto& b : r.calibration) {
     const double mid = (b.from + b.to) / 2;
