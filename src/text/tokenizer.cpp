@@ -21,6 +21,14 @@ namespace {
 
 const char* const kSpace = "\xe2\x96\x81";  // "▁"
 
+// AddressSanitizer cannot run a library opened with RTLD_DEEPBIND; in a sanitizer build (which
+// checks the engine, without libtorch and its clashing protobuf) the module is opened without it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+
 // Loads libemot5_spm.so into its own symbol scope (see spm_module.h): $EMOT5_SPM_MODULE, then
 // beside the binary holding this code (the executable or libemot5_c.so), then where the build put it, then where `cmake --install` put it.
 const Emot5SpmApi& spm_api() {
@@ -36,7 +44,7 @@ const Emot5SpmApi& spm_api() {
     std::string errors;
     for (const auto& path : tried) {
       if (!file_exists(path)) continue;
-      void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
       if (!h) {
         errors += std::string("; ") + ::dlerror();
         continue;
