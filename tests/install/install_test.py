@@ -40,8 +40,15 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # An application: configured and built against the prefix only.
     app = os.path.join(tmp, "app")
+    # The consumer is compiled and linked as emot5 was (a sanitizer build's flags must reach it too).
+    flags = []
+    with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+        for line in f:
+            for var in ("CMAKE_C_FLAGS", "CMAKE_CXX_FLAGS", "CMAKE_EXE_LINKER_FLAGS"):
+                if line.startswith(var + ":") and line.split("=", 1)[1].strip():
+                    flags.append(f"-D{var}={line.split('=', 1)[1].strip()}")
     code, out, err = run(["cmake", "-S", os.path.join(SRC, "tests/install/consumer"), "-B", app,
-                          "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_PREFIX_PATH={prefix}"])
+                          "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_PREFIX_PATH={prefix}"] + flags)
     check(code == 0, f"consumer configure: {code} {out} {err}")
     code, out, err = run(["cmake", "--build", app, "-j", "2"])
     check(code == 0, f"consumer build: {code} {out} {err}")
