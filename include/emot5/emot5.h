@@ -84,7 +84,8 @@ class Classifier {
 // The built-in model's directory (models/emot5-small): $EMOT5_MODEL when set, else the first of
 // <dir>/../share/emot5/models/emot5-small, <dir>/models/emot5-small (dir: the executable's, or
 // libemot5_c.so's when emot5 runs inside it), the source tree emot5 was built from and the
-// installation's share/emot5/models/emot5-small that holds a config.json. Throws emot5::Error naming the places looked in when none does.
+// installation's share/emot5/models/emot5-small that holds a config.json. Throws emot5::Error
+// naming the places looked in when none does.
 std::string default_model_dir();
 
 }  // namespace emot5

@@ -135,11 +135,11 @@ void add_serve(CLI::App& app, Runner* run) {
       const std::string model_dir = o->m.resolve();
       const Classifier clf = Classifier::load(model_dir, o->m.clf);
       const bool generated = clf.options().generate;
+      auto run_model = [&clf](const std::vector<std::string>& texts) { return clf.classify_batch(texts); };
       std::unique_ptr<Batcher> batcher;
-      ClassifyTexts classify = [&clf](std::vector<std::string> texts) { return clf.classify_batch(texts); };
+      ClassifyTexts classify = run_model;
       if (!o->no_batching) {
-        batcher = std::make_unique<Batcher>([&clf](const std::vector<std::string>& texts) { return clf.classify_batch(texts); },
-                                            static_cast<size_t>(clf.options().batch_size), o->passes);
+        batcher = std::make_unique<Batcher>(run_model, static_cast<size_t>(clf.options().batch_size), o->passes);
         classify = [&batcher](std::vector<std::string> texts) { return batcher->classify(std::move(texts)); };
       }
 

@@ -78,7 +78,8 @@ void add_trends(CLI::App& app, Runner* run) {
       if (bad > 0) std::cerr << "emot5: skipped " << bad << " row(s) with an unreadable timestamp; first: " << first_bad << "\n";
       if (table.total() == 0) throw Error(reader->name() + ": no rows to count");
       if (!o->keep_gaps && !table.fill_gaps(period))
-        std::cerr << "emot5: the rows span more than 100000 " << o->period << "s; periods without texts are left out\n";
+        std::cerr << "emot5: the rows span more than " << TrendTable::kMaxFilledPeriods << " " << o->period
+                  << "s; periods without texts are left out\n";
       std::cout << (o->format == "csv" ? table.csv() : o->format == "jsonl" ? table.jsonl() : table.table());
       if (!std::cout.flush()) throw std::runtime_error("writing to stdout failed");
       if (!o->plot.empty()) write_file_atomic(o->plot, table.svg("Emotions per " + o->period + ": " + reader->name()));

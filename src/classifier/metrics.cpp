@@ -124,7 +124,6 @@ std::string report_table(const EvalReport& r) {
   return o.str();
 }
 
-
 std::string confusion_svg(const EvalReport& r, const std::string& title) {
   const int K = static_cast<int>(r.labels.size()), cell = 64, left = 110, top = 90;
   const int W = left + K * cell + 20, H = top + K * cell + 60;

@@ -39,7 +39,8 @@ class TrendTable {
   // Adds the periods without texts between the first and the last, so that time runs evenly
   // down the table and along the plot. Adds nothing and returns false when that would make more
   // than max_periods periods in all.
-  bool fill_gaps(Period p, size_t max_periods = 100000);
+  static constexpr size_t kMaxFilledPeriods = 100000;
+  bool fill_gaps(Period p, size_t max_periods = kMaxFilledPeriods);
 
   // Columns: period, texts, then each label's share of the period's texts (empty cells, null or
   // "-" for a period without texts).
