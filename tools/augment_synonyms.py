@@ -28,38 +28,35 @@ free full open close past present certain different due general good bad great k
 """.split())
 
 
-def read_index(path):
-    senses = {}
+def records(path):
+    """The fields of each entry line of a WordNet database file (the licence lines start with two
+    spaces); a data file's gloss, after " | ", is left out."""
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if line.startswith("  "):
-                continue
-            parts = line.split()
-            lemma = parts[0]
-            p_cnt = int(parts[3])
-            offsets = parts[4 + p_cnt + 2:]
-            senses[lemma] = offsets
+            if not line.startswith("  "):
+                yield line.split(" | ")[0].split()
+
+
+def read_index(path):
+    senses = {}
+    for parts in records(path):
+        p_cnt = int(parts[3])
+        senses[parts[0]] = parts[4 + p_cnt + 2:]  # lemma -> synset offsets, most frequent sense first
     return senses
 
 
 def read_data(path):
     synsets = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("  "):
-                continue
-            parts = line.split(" | ")[0].split()
-            offset = parts[0]
-            w_cnt = int(parts[3], 16)
-            words = [re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).lower() for i in range(w_cnt)]
-            k = 4 + 2 * w_cnt
-            p_cnt = int(parts[k])
-            similar = []
-            for i in range(p_cnt):
-                symbol, target, pos = parts[k + 1 + 4 * i: k + 4 + 4 * i]
-                if symbol == "&" and pos in ("a", "s"):
-                    similar.append(target)
-            synsets[offset] = (words, similar)
+    for parts in records(path):
+        w_cnt = int(parts[3], 16)
+        words = [re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).lower() for i in range(w_cnt)]
+        k = 4 + 2 * w_cnt
+        similar = []
+        for i in range(int(parts[k])):
+            symbol, target, pos = parts[k + 1 + 4 * i: k + 4 + 4 * i]
+            if symbol == "&" and pos in ("a", "s"):
+                similar.append(target)
+        synsets[parts[0]] = (words, similar)
     return synsets
 
 
