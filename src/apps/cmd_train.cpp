@@ -96,6 +96,11 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--unk-dropout", o->unk_dropout,
                   "classify: replace each input token by <unk> with this probability while training")
       ->capture_default_str()->check(CLI::Range(0.0, 0.9))->group(g_rec);
+  cmd->add_option("--word-vectors", o->word_vectors,
+                  "Fresh model: whole-word pieces start from these word vectors (GloVe/word2vec text format)")
+      ->group(g_model);
+  cmd->add_flag("--freeze-embedding", o->freeze_embedding, "Do not train the shared embedding (nor a tied head)")
+      ->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
   cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);

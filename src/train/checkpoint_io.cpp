@@ -51,7 +51,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
           {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
           {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout},
-          {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}};
+          {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout},
+          {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -77,6 +78,8 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("token_dropout", &o.token_dropout);
   get("unk_below", &o.unk_below);
   get("unk_dropout", &o.unk_dropout);
+  get("word_vectors", &o.word_vectors);
+  get("freeze_embedding", &o.freeze_embedding);
   return o;
 }
 
@@ -150,6 +153,7 @@ void load_optimizer_state(const std::string& ckpt, TorchT5& model, torch::optim:
   const SafetensorsFile f(ckpt + "/optimizer.safetensors");
   for (const auto& n : model.names()) {
     auto& p = model.param(n);
+    if (!p.requires_grad()) continue;  // --freeze-embedding: not trained, no moments
     auto a = f.find("exp_avg." + n), b = f.find("exp_avg_sq." + n);
     if (!a || !b) throw Error(f.path() + ": missing AdamW moments of '" + n + "'");
     auto to_tensor = [&](const TensorView& v) {

@@ -23,6 +23,7 @@
 #include "text/tokenizer.h"
 #include "train/checkpoint_io.h"
 #include "train/denoise.h"
+#include "train/word_vectors.h"
 
 namespace emot5::train {
 
@@ -49,7 +50,8 @@ StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBa
 std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o) {
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& n : model.names())
-    (n.find("layer_norm") != std::string::npos ? no_decay : decay).push_back(model.param(n));
+    if (model.param(n).requires_grad())
+      (n.find("layer_norm") != std::string::npos ? no_decay : decay).push_back(model.param(n));
   auto opts = torch::optim::AdamWOptions(o.lr).betas({o.adam_beta1, o.adam_beta2}).eps(o.adam_eps);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(o.weight_decay)));
@@ -368,6 +370,15 @@ int run_training(const TrainOptions& cli) {
   }
   model->to(dev);
   const Tokenizer tok(spiece);
+  if (!o.word_vectors.empty() && resume_dir.empty()) {
+    std::vector<std::string> pieces(static_cast<size_t>(std::min<int64_t>(tok.vocab_size(), config.vocab_size)));
+    for (size_t i = 0; i < pieces.size(); ++i) pieces[i] = tok.id_to_piece(static_cast<int>(i));
+    const PieceVectors pv = read_piece_vectors(o.word_vectors, pieces);
+    place_piece_vectors(model->param("shared.weight"), pv, 1.0, o.seed);
+    std::cerr << "--word-vectors: " << pv.ids.size() << " of " << config.vocab_size << " pieces start from "
+              << pv.dim << "-dimensional vectors (" << pv.words << " in " << o.word_vectors << ")\n";
+  }
+  if (o.freeze_embedding) model->param("shared.weight").requires_grad_(false);
   std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
 

@@ -60,6 +60,13 @@ struct TrainOptions {
   // classify: replace each input token by <unk> with this probability at every step (a function
   // of (seed, step)); 0 = off.
   double unk_dropout = 0.0;
+  // Whole-word pieces of the embedding start from these word vectors (GloVe/word2vec text
+  // format; train/word_vectors.h), replacing their rows of a fresh model or of --init's (not on
+  // --resume). Empty = off.
+  std::string word_vectors;
+  // The shared embedding (and a tied head) is not trained: words the training texts lack keep
+  // their place among the ones they hold.
+  bool freeze_embedding = false;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last

@@ -217,6 +217,42 @@ with tempfile.TemporaryDirectory() as tmp:
                         texts, "--out", os.path.join(tmp, "udn"), "--max-steps", "1"])
     check(code != 0 and "--unk-below needs --objective classify" in err, f"--unk-below with denoise: {code} {err[-200:]}")
 
+    # --word-vectors / --freeze-embedding: whole-word pieces start from the given vectors (the
+    # other rows as without them); a frozen embedding ends as it started, exactly across stop +
+    # resume (a frozen tensor has no AdamW moments to save or load); a malformed file stops the
+    # run before training with its file and line.
+    vec = os.path.join(tmp, "vectors.txt")
+    with open(vec, "w") as f:
+        f.write("i 0.1 0.2 0.3 0.4\nfeel 1 0 0 0\nhappy 0 1 0 -1\nsad 0 -1 0 1\n")
+    wv, wvf, wvf1, wvf2 = (os.path.join(tmp, n) for n in ("wv", "wvf", "wvf1", "wvf2"))
+    code, _, err = run(td_args(wv, ["--word-vectors", vec]))
+    check(code == 0 and "--word-vectors: 7 of 32128 pieces start from 4-dimensional vectors" in err,
+          f"--word-vectors: {code} {err[-300:]}")
+    code, _, err = run(td_args(wvf, ["--word-vectors", vec, "--freeze-embedding"]))
+    code2, _, err2 = run(td_args(wvf2, ["--word-vectors", vec, "--freeze-embedding", "--stop-after", "5"]))
+    code3, _, err3 = run(["train", "--resume", wvf2, "--threads", "1"])
+    code4, _, err4 = run(td_args(wvf1, ["--word-vectors", vec, "--freeze-embedding", "--stop-after", "1"]))
+    check(code == 0 and code2 == 0 and code3 == 0 and weights(wvf2) == weights(wvf),
+          f"--freeze-embedding stop + resume is exact: {err[-200:]} {err3[-300:]}")
+    check(code4 == 0, f"--freeze-embedding --stop-after 1: {err4[-300:]}")
+    if code == 0 and code4 == 0 and os.path.exists(os.path.join(wv, "model.safetensors")):
+        plain, vecs, frozen = (tensors(os.path.join(d, "model.safetensors")) for d in (td0, wv, wvf))
+        start = tensors(os.path.join(wvf1, "checkpoints", "step-1", "model.safetensors"))
+        width = len(plain["shared.weight"]) // 32128
+        row = lambda t, i: t["shared.weight"][i * width:(i + 1) * width]
+        check(frozen["shared.weight"] == start["shared.weight"] and vecs["shared.weight"] != frozen["shared.weight"],
+              "--freeze-embedding: the embedding is not trained (and is without it)")
+        # <extra_id_5> (32094) is in no text: untrained in both runs, drawn alike; "▁happy" (1095)
+        # starts from its vector.
+        check(row(vecs, 32094) == row(plain, 32094) and row(vecs, 1095) != row(plain, 1095),
+              "--word-vectors: matched rows start from the vectors, the others as drawn")
+    with open(vec, "a") as f:
+        f.write("joy 1 2 3\n")
+    code, _, err = run(td_args(os.path.join(tmp, "wvbad"), ["--word-vectors", vec]))
+    check(code == 1 and f"{vec}:5: expected 4 numbers after the word, found 3" in err
+          and not os.path.exists(os.path.join(tmp, "wvbad", "checkpoints")),
+          f"--word-vectors: a malformed line stops the run: {code} {err[-300:]}")
+
     # Bad rows.
     bad = os.path.join(tmp, "bad.jsonl")
     with open(bad, "w") as f:
