@@ -52,7 +52,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
           {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout},
           {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout},
-          {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding}};
+          {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding},
+          {"embedding_lr_scale", o.embedding_lr_scale}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -80,6 +81,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("unk_dropout", &o.unk_dropout);
   get("word_vectors", &o.word_vectors);
   get("freeze_embedding", &o.freeze_embedding);
+  get("embedding_lr_scale", &o.embedding_lr_scale);
   return o;
 }
 

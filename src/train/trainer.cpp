@@ -35,8 +35,11 @@ double lr_factor(int64_t step, int64_t total, int64_t warmup) {
 }
 
 StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
-                         double max_grad_norm, double label_smoothing, const torch::Tensor& class_weight) {
-  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+                         double max_grad_norm, double label_smoothing, const torch::Tensor& class_weight,
+                         double embedding_lr_scale) {
+  auto& groups = opt.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g)  // make_adamw: the shared embedding's own group comes third
+    static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(g == 2 ? lr * embedding_lr_scale : lr);
   opt.zero_grad();
   auto loss = model.loss(batch, true, label_smoothing, class_weight);
   loss.backward();
@@ -49,13 +52,20 @@ StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBa
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o) {
   std::vector<torch::Tensor> decay, no_decay;
+  std::vector<torch::Tensor> embedding;
+  const bool own_group = o.embedding_lr_scale != 1.0;
   for (const auto& n : model.names())
     if (model.param(n).requires_grad())
-      (n.find("layer_norm") != std::string::npos ? no_decay : decay).push_back(model.param(n));
+      (own_group && n == "shared.weight"           ? embedding
+       : n.find("layer_norm") != std::string::npos ? no_decay
+                                                   : decay)
+          .push_back(model.param(n));
   auto opts = torch::optim::AdamWOptions(o.lr).betas({o.adam_beta1, o.adam_beta2}).eps(o.adam_eps);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(o.weight_decay)));
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(0.0)));
+  if (!embedding.empty())
+    groups.emplace_back(embedding, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(o.weight_decay)));
   return std::make_unique<torch::optim::AdamW>(std::move(groups), opts);
 }
 
@@ -519,7 +529,8 @@ int run_training(const TrainOptions& cli) {
                                : make_batch(train, idx, ls, config.decoder_start_token_id, dev, noise, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
     const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
-    const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight);
+    const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight,
+                                  o.embedding_lr_scale);
     if (!std::isfinite(s.loss)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite)");
     ++step;
     loss_sum += s.loss;

@@ -67,6 +67,10 @@ struct TrainOptions {
   // The shared embedding (and a tied head) is not trained: words the training texts lack keep
   // their place among the ones they hold.
   bool freeze_embedding = false;
+  // The shared embedding (and a tied head) learns at lr × this. T5 draws it with std 1 (the
+  // layers with std ~d_model^-0.5) for Adafactor, whose steps scale with a weight's size; AdamW's
+  // steps do not, so at 1 the embedding hardly moves from its random start.
+  double embedding_lr_scale = 1.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last
@@ -81,9 +85,11 @@ struct StepStats {
   double loss = 0, grad_norm = 0;
 };
 
-// One optimizer step: forward, backward, clip the global norm, AdamW at `lr`.
+// One optimizer step: forward, backward, clip the global norm, AdamW at `lr` (the shared
+// embedding's group, when make_adamw made one, at `lr` × `embedding_lr_scale`).
 StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
-                         double max_grad_norm, double label_smoothing = 0.0, const torch::Tensor& class_weight = {});
+                         double max_grad_norm, double label_smoothing = 0.0, const torch::Tensor& class_weight = {},
+                         double embedding_lr_scale = 1.0);
 
 // AdamW with the recipe's hyper-parameters; layer norms and biases excluded from weight decay.
 std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o);

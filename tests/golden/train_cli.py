@@ -235,9 +235,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and code2 == 0 and code3 == 0 and weights(wvf2) == weights(wvf),
           f"--freeze-embedding stop + resume is exact: {err[-200:]} {err3[-300:]}")
     check(code4 == 0, f"--freeze-embedding --stop-after 1: {err4[-300:]}")
+    start = tensors(os.path.join(wvf1, "checkpoints", "step-1", "model.safetensors")) if code4 == 0 else {}
     if code == 0 and code4 == 0 and os.path.exists(os.path.join(wv, "model.safetensors")):
         plain, vecs, frozen = (tensors(os.path.join(d, "model.safetensors")) for d in (td0, wv, wvf))
-        start = tensors(os.path.join(wvf1, "checkpoints", "step-1", "model.safetensors"))
         width = len(plain["shared.weight"]) // 32128
         row = lambda t, i: t["shared.weight"][i * width:(i + 1) * width]
         check(frozen["shared.weight"] == start["shared.weight"] and vecs["shared.weight"] != frozen["shared.weight"],
@@ -246,6 +246,21 @@ with tempfile.TemporaryDirectory() as tmp:
         # starts from its vector.
         check(row(vecs, 32094) == row(plain, 32094) and row(vecs, 1095) != row(plain, 1095),
               "--word-vectors: matched rows start from the vectors, the others as drawn")
+    # --embedding-lr-scale: the shared embedding's own AdamW group at lr × scale; at 0 it stays
+    # as it started (here from the vectors) while the rest trains; exact across stop + resume.
+    es0, es, es2 = (os.path.join(tmp, n) for n in ("es0", "es", "es2"))
+    code, _, err = run(td_args(es0, ["--word-vectors", vec, "--embedding-lr-scale", "0"]))
+    if code == 0 and code4 == 0:
+        zero = tensors(os.path.join(es0, "model.safetensors"))
+        check(zero["shared.weight"] == start["shared.weight"] and zero != start,
+              "--embedding-lr-scale 0: the embedding stays, the rest trains")
+    else:
+        check(False, f"--embedding-lr-scale 0: {code} {err[-300:]}")
+    code, _, err = run(td_args(es, ["--embedding-lr-scale", "4"]))
+    code2, _, err2 = run(td_args(es2, ["--embedding-lr-scale", "4", "--stop-after", "5"]))
+    code3, _, err3 = run(["train", "--resume", es2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and code3 == 0 and weights(es2) == weights(es) and weights(es) != weights(td0),
+          f"--embedding-lr-scale changes the run and stop + resume is exact: {err[-200:]} {err3[-300:]}")
     with open(vec, "a") as f:
         f.write("joy 1 2 3\n")
     code, _, err = run(td_args(os.path.join(tmp, "wvbad"), ["--word-vectors", vec]))
