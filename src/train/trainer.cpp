@@ -29,6 +29,12 @@ namespace emot5::train {
 
 namespace fs = std::filesystem;
 
+namespace {
+// make_adamw's parameter groups, in order: decayed weights, layer norms, and (only with
+// --embedding-lr-scale) the shared embedding, which optimizer_step steps at its own rate.
+constexpr size_t kEmbeddingGroup = 2;
+}  // namespace
+
 double lr_factor(int64_t step, int64_t total, int64_t warmup) {
   if (step < warmup) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
   return std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
@@ -38,8 +44,8 @@ StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBa
                          double max_grad_norm, double label_smoothing, const torch::Tensor& class_weight,
                          double embedding_lr_scale) {
   auto& groups = opt.param_groups();
-  for (size_t g = 0; g < groups.size(); ++g)  // make_adamw: the shared embedding's own group comes third
-    static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(g == 2 ? lr * embedding_lr_scale : lr);
+  for (size_t g = 0; g < groups.size(); ++g)
+    static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(g == kEmbeddingGroup ? lr * embedding_lr_scale : lr);
   opt.zero_grad();
   auto loss = model.loss(batch, true, label_smoothing, class_weight);
   loss.backward();
@@ -64,7 +70,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptio
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(o.weight_decay)));
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(0.0)));
-  if (!embedding.empty())
+  if (!embedding.empty())  // groups[kEmbeddingGroup]
     groups.emplace_back(embedding, std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(o.weight_decay)));
   return std::make_unique<torch::optim::AdamW>(std::move(groups), opts);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bad_files.h"
 #include "emot5/error.h"
 #include "train/word_vectors.h"
 
@@ -20,8 +21,16 @@ namespace {
 const std::vector<std::string> kPieces = {"<pad>", "\xE2\x96\x81happy", "\xE2\x96\x81Happy", "ing",
                                           "\xE2\x96\x81sad", "\xE2\x96\x81table", "\xE2\x96\x81"};
 
+// Writes `text` to a file under this process's temporary directory (removed at exit).
 std::string write_file(const std::string& name, const std::string& text) {
-  const auto p = (fs::temp_directory_path() / ("emot5_wv_" + name)).string();
+  static emot5::test::TempDirs temp_dirs;
+  static const fs::path dir = [] {
+    const fs::path d = fs::temp_directory_path() / ("emot5_wv_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    temp_dirs.dirs.push_back(d);
+    return d;
+  }();
+  const auto p = (dir / name).string();
   std::ofstream(p) << text;
   return p;
 }
