@@ -29,7 +29,7 @@ void add_trends(CLI::App& app, Runner* run) {
   cmd->add_option("--text-field", o->in.text_field, "JSONL field holding the text")->capture_default_str();
   cmd->add_option("--text-column", o->in.text_column, "CSV column (header name) holding the text")->capture_default_str();
   cmd->add_option("--time-field", o->in.extra_field,
-                  "JSONL field or CSV column holding the timestamp: ISO 8601 (2024-03-05, 2024-03-05T14:30:00Z, "
+                  "JSONL field or CSV column holding the timestamp: ISO 8601 (2024-03-05, 2024-03-05T14:30:00Z, 20240305, "
                   "an offset such as +02:00) or Unix seconds; periods are UTC")
       ->capture_default_str();
   cmd->add_option("--period", o->period, "day, week (starting Monday), month or year")->capture_default_str();

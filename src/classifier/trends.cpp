@@ -85,24 +85,31 @@ int64_t parse_timestamp(std::string_view s, int64_t unix_per_second) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   if (s.empty()) throw std::invalid_argument("empty timestamp");
+  // ISO 8601's basic format: eight digits are a date (20240305), never Unix time, which they
+  // would place in 1970-1973 (seconds) or on 1970-01-01 (smaller units).
+  const bool basic = s.size() >= 8 && s.substr(0, 8).find_first_not_of("0123456789") == std::string_view::npos &&
+                     (s.size() == 8 || s[8] == 'T' || s[8] == 't');
   const size_t first = s.front() == '-' ? 1 : 0;
-  if (s.size() > first && s.find_first_not_of("0123456789.", first) == std::string_view::npos &&
+  if (!basic && s.size() > first && s.find_first_not_of("0123456789.", first) == std::string_view::npos &&
       std::count(s.begin(), s.end(), '.') <= 1 && s[first] != '.')
     return unix_seconds(s, unix_per_second);
 
-  const std::string expected = "expected 2024-03-05, 2024-03-05T14:30:00Z or Unix seconds";
+  const std::string expected = "expected 2024-03-05, 2024-03-05T14:30:00Z, 20240305 or Unix seconds";
   size_t i = 0;
   int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (!digits(s, &i, 4, &y) || i >= s.size() || s[i++] != '-' || !digits(s, &i, 2, &mo) || i >= s.size() ||
-      s[i++] != '-' || !digits(s, &i, 2, &d))
+  const auto separator = [&](char c) {  // the basic format has none
+    if (basic) return true;
+    return i < s.size() && s[i++] == c;
+  };
+  if (!digits(s, &i, 4, &y) || !separator('-') || !digits(s, &i, 2, &mo) || !separator('-') || !digits(s, &i, 2, &d))
     bad(s, expected);
   const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!date.ok()) bad(s, "no such date");
-  if (i < s.size() && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+  if (!date.ok()) bad(s, basic ? "no such date (eight digits are read as YYYYMMDD)" : "no such date");
+  if (i < s.size() && (s[i] == 'T' || s[i] == 't' || (!basic && s[i] == ' '))) {
     ++i;
-    if (!digits(s, &i, 2, &h) || i >= s.size() || s[i++] != ':' || !digits(s, &i, 2, &mi)) bad(s, expected);
-    if (i < s.size() && s[i] == ':') {
-      ++i;
+    if (!digits(s, &i, 2, &h) || !separator(':') || !digits(s, &i, 2, &mi)) bad(s, expected);
+    if (i < s.size() && (basic ? s[i] >= '0' && s[i] <= '9' : s[i] == ':')) {
+      if (!basic) ++i;
       if (!digits(s, &i, 2, &sec)) bad(s, expected);
       if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
         ++i;

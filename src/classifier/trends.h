@@ -14,7 +14,8 @@ enum class Period { Day, Week, Month, Year };
 Period parse_period(const std::string& s);  // "day", "week", "month", "year"; std::invalid_argument
 
 // Seconds since 1970-01-01T00:00:00Z of "2024-03-05", "2024-03-05T14:30", "2024-03-05 14:30:00",
-// with optional fractional seconds and a "Z" or "+02:00" / "-0500" offset (none: UTC), or of a
+// with optional fractional seconds and a "Z" or "+02:00" / "-0500" offset (none: UTC), of ISO 8601's
+// basic format "20240305" or "20240305T143000Z" (eight digits are always a date), or of a
 // number of Unix time units (unix_per_second units a second: 1 for seconds, 1000 for
 // milliseconds, ...), floored to the second. Years outside 0001-9999 are refused. Throws
 // std::invalid_argument saying what is wrong.

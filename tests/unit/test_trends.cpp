@@ -25,6 +25,27 @@ TEST(Timestamp, IsoDatesAndTimes) {
   EXPECT_EQ(parse_timestamp("1969-12-31T23:59:59Z"), -1);
 }
 
+TEST(Timestamp, Iso8601BasicFormatIsADateNotUnixTime) {
+  // As Unix seconds, 20240305 would be 1970-08-23T06:18:25Z.
+  EXPECT_EQ(parse_timestamp("20240305"), kMar5);
+  EXPECT_EQ(parse_timestamp("20240305", 1000), kMar5);  // the unit is for Unix time only
+  EXPECT_EQ(parse_timestamp("20240305T1430"), kMar5 + 52200);
+  EXPECT_EQ(parse_timestamp("20240305T143000Z"), kMar5 + 52200);
+  EXPECT_EQ(parse_timestamp("20240305t143000.25+0200"), kMar5 + 52200 - 7200);
+  EXPECT_EQ(parse_timestamp("19700101"), 0);
+  // Nine digits and more stay Unix time.
+  EXPECT_EQ(parse_timestamp("170959680"), 170959680);
+  for (const char* s : {"20240230", "20241301", "12345678", "20240305T14:30", "20240305T14", "20240305 1430",
+                        "2024-0305", "20240305T143000+2"}) {
+    try {
+      parse_timestamp(s);
+      ADD_FAILURE() << "accepted '" << s << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("timestamp"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Timestamp, UnixSeconds) {
   EXPECT_EQ(parse_timestamp("1709596800"), kMar5);
   EXPECT_EQ(parse_timestamp("1709596800.9"), kMar5);  // floored
