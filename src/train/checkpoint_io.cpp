@@ -87,7 +87,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
 
 void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model, torch::optim::AdamW& opt,
                      const TrainOptions& o, const nlohmann::json& extra, const MemoryTensors* best,
-                     const MemoryTensors* average) {
+                     const MemoryTensors* average, const ModelFiles& files) {
   const fs::path root = fs::path(out) / "checkpoints";
   fs::create_directories(root);
   const std::string name = "step-" + std::to_string(step);
@@ -118,6 +118,7 @@ void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model,
   state["options"] = options_to_json(o);
   write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
   write_file_atomic((tmp / "config.json").string(), t5_config_json(model.config()));
+  write_model_files(tmp.string(), model.config(), files);
   remove_tree(dir.string());
   fs::rename(tmp, dir);
   write_file_atomic((root / "latest").string(), name + "\n");
@@ -194,9 +195,7 @@ std::shared_ptr<MemoryTensors> convert(const TensorSource& src, const std::strin
 }  // namespace
 
 void write_model_dir(const std::string& dir, const T5Config& config, const TensorSource& weights,
-                     const std::string& save_dtype, const std::string& spiece,
-                     const std::vector<std::string>& labels, const std::string& prefix,
-                     const std::string& standard_spiece) {
+                     const std::string& save_dtype, const ModelFiles& files) {
   if (save_dtype != "f32" && save_dtype != "bf16" && save_dtype != "f16")
     throw std::invalid_argument("--save-dtype must be f32, bf16 or f16");
   fs::create_directories(dir);
@@ -205,6 +204,11 @@ void write_model_dir(const std::string& dir, const T5Config& config, const Tenso
   cfg["torch_dtype"] = torch_dtype;
   write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");
   write_safetensors(dir + "/model.safetensors", *convert(weights, save_dtype), {{"format", "pt"}});
+  write_model_files(dir, config, files);
+}
+
+void write_model_files(const std::string& dir, const T5Config& config, const ModelFiles& files) {
+  const std::string& spiece = files.spiece;
   nlohmann::ordered_json gen;
   gen["decoder_start_token_id"] = config.decoder_start_token_id;
   gen["eos_token_id"] = config.eos_token_id;
@@ -215,9 +219,9 @@ void write_model_dir(const std::string& dir, const T5Config& config, const Tenso
   // T5's standard spiece.model comes with flan-t5's tokenizer.json (same pieces), so that HF's
   // AutoTokenizer builds the fast tokenizer without converting.
   fs::path side = fs::path(spiece).parent_path();
-  if (!file_exists((side / "tokenizer.json").string()) && !standard_spiece.empty() &&
-      read_file(spiece) == read_file(standard_spiece))
-    side = fs::path(standard_spiece).parent_path();
+  if (!file_exists((side / "tokenizer.json").string()) && !files.standard_spiece.empty() &&
+      read_file(spiece) == read_file(files.standard_spiece))
+    side = fs::path(files.standard_spiece).parent_path();
   for (const char* f : {"tokenizer.json", "special_tokens_map.json"})
     if (file_exists((side / f).string()) && fs::absolute(side / f) != fs::absolute(fs::path(dir) / f))
       fs::copy_file(side / f, fs::path(dir) / f, fs::copy_options::overwrite_existing);
@@ -229,7 +233,7 @@ void write_model_dir(const std::string& dir, const T5Config& config, const Tenso
   tc["extra_ids"] = 100;
   tc["model_max_length"] = 512;
   write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");
-  write_file_atomic(dir + "/emot5.json", label_set_json(labels, prefix));
+  write_file_atomic(dir + "/emot5.json", label_set_json(files.labels, files.prefix));
 }
 
 }  // namespace emot5::train

@@ -21,21 +21,32 @@ struct ResumeState {
   std::string dir;  // the checkpoint directory
 };
 
+// What makes weights a model directory besides config.json and model.safetensors: the tokenizer
+// (spiece.model; tokenizer.json and special_tokens_map.json from beside `spiece`, or from beside
+// `standard_spiece` when `spiece` has the same bytes: T5's model, whose fast-tokenizer file the
+// project ships) and the label set.
+struct ModelFiles {
+  std::string spiece;
+  std::vector<std::string> labels;
+  std::string prefix;
+  std::string standard_spiece;
+};
+
+// A checkpoint is also a model directory (f32 weights) that emot5 classify and eval load, so an
+// interrupted run can be measured before it is resumed.
 void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model, torch::optim::AdamW& opt,
                      const TrainOptions& o, const nlohmann::json& extra, const MemoryTensors* best,
-                     const MemoryTensors* average);
+                     const MemoryTensors* average, const ModelFiles& files);
 // The newest complete checkpoint under `out`; throws emot5::Error when there is none.
 std::string latest_checkpoint(const std::string& out);
 nlohmann::json read_trainer_state(const std::string& ckpt_dir);
 void load_optimizer_state(const std::string& ckpt_dir, TorchT5& model, torch::optim::AdamW& opt);
 
-// config.json, model.safetensors (in `save_dtype`), generation_config.json, spiece.model,
-// tokenizer.json and special_tokens_map.json from beside `spiece`, or from beside
-// `standard_spiece` when `spiece` has the same bytes (T5's model, whose fast-tokenizer file the
-// project ships), and emot5.json (labels, prefix).
+// config.json, model.safetensors (in `save_dtype`), generation_config.json, the tokenizer's files,
+// tokenizer_config.json and emot5.json (labels, prefix).
 void write_model_dir(const std::string& dir, const T5Config& config, const TensorSource& weights,
-                     const std::string& save_dtype, const std::string& spiece,
-                     const std::vector<std::string>& labels, const std::string& prefix,
-                     const std::string& standard_spiece);
+                     const std::string& save_dtype, const ModelFiles& files);
+// All of that but config.json and model.safetensors.
+void write_model_files(const std::string& dir, const T5Config& config, const ModelFiles& files);
 
 }  // namespace emot5::train

@@ -3,7 +3,8 @@
 - a run killed with SIGKILL and resumed ends with the same weights as an uninterrupted run,
   and so does a run stopped with --stop-after and resumed;
 - bad rows stop the run with file and line, or are skipped and counted with --skip-bad-rows;
-- the output directory is a complete model that `emot5 classify` and `emot5 eval` load.
+- the output directory is a complete model that `emot5 classify` and `emot5 eval` load, and so
+  is each checkpoint.
 
 usage: train_cli.py EMOT5_BINARY SOURCE_DIR
 """
@@ -67,6 +68,9 @@ with tempfile.TemporaryDirectory() as tmp:
     code, _, err = run(train_args(data, stop, ["--stop-after", "37"]))
     check(code == 0 and "stopped at step 37" in err, f"--stop-after: {code} {err[-300:]}")
     check(not os.path.exists(os.path.join(stop, "model.safetensors")), "a stopped run writes no final model")
+    # ... but its checkpoint is a model directory that eval loads, to measure it before resuming.
+    code, out, err = run(["eval", "--model", os.path.join(stop, "checkpoints", "step-37"), "--data", data, "--json"])
+    check(code == 0 and json.loads(out)["n"] == 96, f"eval a stopped run's checkpoint: {code} {err[-300:]}")
     code, _, err = run(["train", "--resume", stop, "--threads", "1"])
     check(code == 0 and "resuming" in err, f"resume after --stop-after: {code} {err[-300:]}")
     check(weights(stop) == weights(ref), "stop + resume gives the uninterrupted weights")
@@ -97,6 +101,9 @@ with tempfile.TemporaryDirectory() as tmp:
     code, out, err = run(["classify", "--model", ref, "i feel happy"])
     check(code == 0 and json.loads(out)["label"] in ["sadness", "joy", "love", "anger", "fear", "surprise"],
           f"classify the trained model: {code} {err}")
+    # The last checkpoint holds the same f32 weights (no --keep-best or averaging here): same answer.
+    code2, out2, err2 = run(["classify", "--model", os.path.join(ref, "checkpoints", "step-120"), "i feel happy"])
+    check(code2 == 0 and out2 == out, f"classify the last checkpoint: {code2} {out2} against {out} {err2[-300:]}")
     svg = os.path.join(tmp, "cm.svg")
     cal = os.path.join(tmp, "cal.svg")
     code, out, err = run(["eval", "--model", ref, "--data", data, "--json", "--plot", svg, "--plot-calibration", cal])
