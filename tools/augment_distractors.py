@@ -2,10 +2,11 @@
 """Distractor augmentation of dair-ai/emotion's training file.
 
 dair-ai/emotion's label follows the word after "feel" ("i feel X"): of the training texts whose
-"feel" words point to different labels, 82 of 92 carry the first one's. A from-scratch model
-reads such texts as a bag of emotion words and answers with another one (validation: "im with my
-boyfriend and friends i feel fine and genuinely happy but the minute im alone i feel depressed"
-is joy, the default model said sadness). This writes copies of training rows with another
+"feel" words point to different labels, 84 of 95 carry the first one's
+(tools/feel_word_analysis.py). A from-scratch model reads such texts as a bag of emotion words
+and answers with another one (validation: "im with my boyfriend and friends i feel fine and
+genuinely happy but the minute im alone i feel depressed" is joy, the default model said
+sadness). This writes copies of training rows with another
 row's text of another label added, keeping the row's label:
 - after the row's text (its "feel" word stays the first), or
 - before it, with that text's own feel verbs (feel, feels, feeling, felt) removed, so that its

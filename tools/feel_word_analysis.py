@@ -17,6 +17,8 @@ word's most frequent training label".
       [--errors N]
 
 --errors N prints N rows of the clear group that the rule gets right and the classifier wrong.
+It also counts, in the training file, the texts with two or more feel words of clear but different
+labels, and how many carry the first one's label and how many the last one's.
 Plain Python, not part of emot5: it records how an analysis of the default model's card was made.
 """
 import argparse
@@ -31,16 +33,31 @@ almost kinda sorta im i am was is it and to be in about for with when what if bu
 GROUPS = ["no feel word", "unseen", "clear", "clear, rare", "ambiguous", "ambiguous, rare"]
 
 
-def feel_word(text):
+def feel_words(text):
     w = text.split()
+    out = []
     for i, x in enumerate(w):
         if x in FEEL:
             j = i + 1
             while j < len(w) and w[j] in SKIP:
                 j += 1
             if j < len(w):
-                return w[j]
-    return None
+                out.append(w[j])
+    return out
+
+
+def feel_word(text):
+    words = feel_words(text)
+    return words[0] if words else None
+
+
+def clear_label(c):
+    """The label of 70% or more of a word's 5 or more training texts, else None."""
+    seen = sum(c.values())
+    if seen < 5:
+        return None
+    top, top_n = c.most_common(1)[0]
+    return top if top_n / seen >= 0.7 else None
 
 
 def rows(path):
@@ -60,6 +77,16 @@ def main():
         k = feel_word(r["text"])
         if k:
             counts[k][r["label"]] += 1
+    first = last = both = 0
+    for r in rows(a.train):
+        labels = [clear_label(counts[k]) for k in feel_words(r["text"])]
+        labels = [l for l in labels if l]
+        if len(set(labels)) > 1:
+            both += 1
+            first += labels[0] == r["label"]
+            last += labels[-1] == r["label"]
+    print(f"training texts with feel words of different clear labels: {both}; "
+          f"the first word's label: {first}, the last word's: {last}")
     data, pred = rows(a.data), rows(a.predictions)
     if len(data) != len(pred):
         raise SystemExit(f"{a.predictions}: {len(pred)} rows for the {len(data)} of {a.data}")
