@@ -207,6 +207,17 @@ void write_model_dir(const std::string& dir, const T5Config& config, const Tenso
   write_model_files(dir, config, files);
 }
 
+ModelFiles model_files(const std::string& spiece, const std::vector<std::string>& labels, const std::string& prefix,
+                       const std::string& standard_spiece) {
+  // T5's standard spiece.model comes with flan-t5's tokenizer.json (same pieces), so that HF's
+  // AutoTokenizer builds the fast tokenizer without converting.
+  fs::path side = fs::path(spiece).parent_path();
+  if (!file_exists((side / "tokenizer.json").string()) && !standard_spiece.empty() &&
+      read_file(spiece) == read_file(standard_spiece))
+    side = fs::path(standard_spiece).parent_path();
+  return {spiece, side.string(), labels, prefix};
+}
+
 void write_model_files(const std::string& dir, const T5Config& config, const ModelFiles& files) {
   const std::string& spiece = files.spiece;
   nlohmann::ordered_json gen;
@@ -216,12 +227,7 @@ void write_model_files(const std::string& dir, const T5Config& config, const Mod
   write_file_atomic(dir + "/generation_config.json", gen.dump(2) + "\n");
   if (fs::absolute(spiece) != fs::absolute(dir + "/spiece.model"))
     fs::copy_file(spiece, dir + "/spiece.model", fs::copy_options::overwrite_existing);
-  // T5's standard spiece.model comes with flan-t5's tokenizer.json (same pieces), so that HF's
-  // AutoTokenizer builds the fast tokenizer without converting.
-  fs::path side = fs::path(spiece).parent_path();
-  if (!file_exists((side / "tokenizer.json").string()) && !files.standard_spiece.empty() &&
-      read_file(spiece) == read_file(files.standard_spiece))
-    side = fs::path(files.standard_spiece).parent_path();
+  const fs::path side = files.tokenizer_dir;
   for (const char* f : {"tokenizer.json", "special_tokens_map.json"})
     if (file_exists((side / f).string()) && fs::absolute(side / f) != fs::absolute(fs::path(dir) / f))
       fs::copy_file(side / f, fs::path(dir) / f, fs::copy_options::overwrite_existing);

@@ -22,15 +22,19 @@ struct ResumeState {
 };
 
 // What makes weights a model directory besides config.json and model.safetensors: the tokenizer
-// (spiece.model; tokenizer.json and special_tokens_map.json from beside `spiece`, or from beside
-// `standard_spiece` when `spiece` has the same bytes: T5's model, whose fast-tokenizer file the
-// project ships) and the label set.
+// (spiece.model, and tokenizer.json and special_tokens_map.json where tokenizer_dir has them) and
+// the label set.
 struct ModelFiles {
   std::string spiece;
+  std::string tokenizer_dir;
   std::vector<std::string> labels;
   std::string prefix;
-  std::string standard_spiece;
 };
+// tokenizer_dir is beside `spiece`, or beside `standard_spiece` when `spiece` lacks a
+// tokenizer.json and has the same bytes (T5's model, whose fast-tokenizer file the project ships).
+// Resolved once per run, not at every checkpoint.
+ModelFiles model_files(const std::string& spiece, const std::vector<std::string>& labels, const std::string& prefix,
+                       const std::string& standard_spiece);
 
 // A checkpoint is also a model directory (f32 weights) that emot5 classify and eval load, so an
 // interrupted run can be measured before it is resumed.

@@ -397,7 +397,7 @@ int run_training(const TrainOptions& cli) {
   if (o.freeze_embedding) model->param("shared.weight").requires_grad_(false);
   std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
-  const ModelFiles model_files{spiece, ls.names, ls.prefix, default_tokenizer()};
+  const ModelFiles files = model_files(spiece, ls.names, ls.prefix, default_tokenizer());
 
   // Data.
   DatasetOptions dopt{o.text_field, o.label_field, o.skip_bad_rows, !denoise};
@@ -511,7 +511,7 @@ int run_training(const TrainOptions& cli) {
     save_checkpoint(o.out, at, *model, *opt, o,
                     {{"best_metric", best_metric}, {"best_step", best_step}, {"total_steps", total},
                      {"average_count", avg_count}},
-                    best.get(), average.get(), model_files);
+                    best.get(), average.get(), files);
   };
 
   bool stopped = false;
@@ -594,7 +594,7 @@ int run_training(const TrainOptions& cli) {
     }
   }
   if (!rare.empty()) final_weights = with_unk_rows(*final_weights, rare, tok.unk_id());
-  write_model_dir(o.out, config, *final_weights, o.save_dtype, model_files);
+  write_model_dir(o.out, config, *final_weights, o.save_dtype, files);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cerr << "trained " << step << " steps in " << secs << " s; model written to " << o.out;
   if (o.keep_best && best) std::cerr << " (best evaluation at step " << best_step << ", " << metric_name << " " << best_metric << ")";
