@@ -10,6 +10,11 @@ that produced the shipped weights), not against this build's output:
   difference is 0; other CPUs round differently, which moves a few of the 2000 answers);
 - the learning rate logged at step 500 is the planned schedule's, and the stopped run left a
   checkpoint to resume from.
+That comparison is a reproduction check against this project's own earlier run. Independently of
+it, from the data files and the recipe alone:
+- the learning rate at step 500, where the 500-step warm-up ends, is the recipe's peak 5e-4;
+- the model has learned: its validation accuracy and macro-F1 beat those of answering the
+  validation file's most frequent label for every row.
 
 usage: recipe_first_epoch.py EMOT5_BINARY SOURCE_DIR
 """
@@ -51,6 +56,15 @@ with tempfile.TemporaryDirectory() as tmp:
             check(abs(diff) <= TOLERANCE, f"{key} {ours[key]:.4f} is more than {TOLERANCE} from the card's "
                   f"{logged[key]:.4f}")
         check(abs(ours["lr"] - logged["lr"]) < 1e-12, f"lr at step 500: {ours['lr']} against {logged['lr']}")
+        planned = 5e-4  # warm-up ends at step 500: the peak, before the linear decay starts
+        check(abs(ours["lr"] - planned) < 1e-12, f"lr at step 500: {ours['lr']}, the schedule gives {planned}")
+        with open(os.path.join(SRC, "data/emotion/validation.jsonl")) as f:
+            gold = [json.loads(line)["label"] for line in f if line.strip()]
+        majority_accuracy = max(gold.count(l) for l in set(gold)) / len(gold)
+        majority_macro_f1 = (2 * majority_accuracy / (1 + majority_accuracy)) / len(set(gold))
+        check(ours["eval_accuracy"] > majority_accuracy and ours["eval_macro_f1"] > majority_macro_f1,
+              f"validation {ours['eval_accuracy']:.4f} / {ours['eval_macro_f1']:.4f} against always answering the "
+              f"most frequent label: {majority_accuracy:.4f} / {majority_macro_f1:.4f}")
         state = os.path.join(out, "checkpoints", "step-500", "trainer_state.json")
         check(os.path.exists(state), f"no checkpoint to resume from ({state})")
 
