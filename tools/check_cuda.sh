@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds emot5 against the CUDA libtorch inside the local PyTorch wheel (build-cuda/) and checks
 # `emot5 train --device cuda` on a tiny fixture model: 20 steps on the GPU against the same 20 on
-# the CPU (dropout 0), and a run stopped at step 7 and resumed against an uninterrupted one.
+# the CPU (dropout 0), and against an uninterrupted GPU run: one stopped at step 7 and resumed, and
+# one killed with SIGKILL once a checkpoint exists and resumed.
 # Needs the Debian packages of scripts/setup.sh (or their files through EXTRA_PREFIX), python3
 # with torch and safetensors, and a GPU. Not part of CI.
 set -euo pipefail
@@ -23,4 +24,19 @@ python3 tools/compare_weights.py "$R/cpu" "$R/cuda" "CPU vs CUDA, 20 steps, drop
 "$E" "${base[@]}" --device cuda --out "$R/stop" --stop-after 7 2>&1 | tail -1
 "$E" train --resume "$R/stop" --device cuda --threads 2 2>&1 | tail -1
 python3 tools/compare_weights.py "$R/full" "$R/stop" "CUDA, uninterrupted vs stopped at 7 and resumed"
+"$E" "${base[@]}" --device cuda --out "$R/kill" > "$R/kill.log" 2>&1 &
+pid=$!
+killed=""
+while kill -0 "$pid" 2> /dev/null; do
+  if [ -f "$R/kill/checkpoints/latest" ]; then kill -9 "$pid"; killed=$(cat "$R/kill/checkpoints/latest"); break; fi
+  sleep 0.005
+done
+rc=0; wait "$pid" || rc=$?
+if [ -n "$killed" ] && [ "$rc" = 137 ] && [ ! -f "$R/kill/model.safetensors" ]; then
+  echo "killed with SIGKILL after checkpoint $killed"
+  "$E" train --resume "$R/kill" --device cuda --threads 2 2>&1 | tail -1
+  python3 tools/compare_weights.py "$R/full" "$R/kill" "CUDA, uninterrupted vs killed after $killed and resumed"
+else
+  echo "the SIGKILL check did not happen: the run ended first (exit $rc), nothing compared"
+fi
 rm -rf "$R"
