@@ -87,8 +87,9 @@ int64_t parse_timestamp(std::string_view s, int64_t unix_per_second) {
   if (s.empty()) throw std::invalid_argument("empty timestamp");
   // ISO 8601's basic format: eight digits are a date (20240305), never Unix time, which they
   // would place in 1970-1973 (seconds) or on 1970-01-01 (smaller units).
-  const bool basic = s.size() >= 8 && s.substr(0, 8).find_first_not_of("0123456789") == std::string_view::npos &&
-                     (s.size() == 8 || s[8] == 'T' || s[8] == 't');
+  const bool eight = s.size() >= 8 && s.substr(0, 8).find_first_not_of("0123456789") == std::string_view::npos;
+  const bool basic = eight && (s.size() == 8 || s[8] == 'T' || s[8] == 't');
+  if (eight && s.size() > 8 && s[8] == '.') bad(s, "eight digits are read as YYYYMMDD, and a date has no fraction");
   const size_t first = s.front() == '-' ? 1 : 0;
   if (!basic && s.size() > first && s.find_first_not_of("0123456789.", first) == std::string_view::npos &&
       std::count(s.begin(), s.end(), '.') <= 1 && s[first] != '.')

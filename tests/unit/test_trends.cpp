@@ -47,6 +47,16 @@ TEST(Timestamp, Iso8601BasicFormatIsADateNotUnixTime) {
   EXPECT_EQ(parse_timestamp("19700101"), 0);
   // Nine digits and more stay Unix time.
   EXPECT_EQ(parse_timestamp("170959680"), 170959680);
+  EXPECT_EQ(parse_timestamp("170959680.5"), 170959680);
+  // With a fraction, eight digits are neither: 1970-08-23 as seconds, no date as YYYYMMDD.
+  for (const char* s : {"20240305.5", "20240305.0", "12345678.25"}) {
+    try {
+      parse_timestamp(s);
+      ADD_FAILURE() << "accepted '" << s << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("YYYYMMDD"), std::string::npos) << e.what();
+    }
+  }
   expect_refused({"20240230", "20241301", "12345678", "20240305T14:30", "20240305T14", "20240305 1430", "2024-0305",
                   "20240305T143000+2"});
 }
