@@ -1,10 +1,18 @@
 #include "apps/batcher.h"
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <utility>
 
 namespace emot5::app {
+
+PassPlan plan_passes(int cores, size_t passes, int threads) {
+  const auto c = static_cast<size_t>(std::max(1, cores));
+  PassPlan plan{passes > 0 ? passes : std::max<size_t>(2, c / 4), threads};
+  if (plan.threads <= 0) plan.threads = static_cast<int>(std::max<size_t>(1, c / plan.passes));
+  return plan;
+}
 
 Batcher::Batcher(Run run, size_t max_texts, size_t workers) : run_(std::move(run)), max_texts_(max_texts) {
   if (max_texts_ == 0 || workers == 0) throw std::invalid_argument("Batcher: max_texts and workers must be positive");

@@ -22,6 +22,7 @@
 #include "apps/commands.h"
 #include "apps/output.h"
 #include "io/utf8.h"
+#include "kernels/threads.h"
 
 namespace emot5::app {
 
@@ -97,7 +98,7 @@ void add_serve(CLI::App& app, Runner* run) {
     ModelOptions m;
     std::string host = "127.0.0.1", cors;
     int port = 8080;
-    size_t max_texts = 1024, max_body = 8u << 20, connections = 64, passes = 2;
+    size_t max_texts = 1024, max_body = 8u << 20, connections = 64, passes = 0;
     bool no_generate = false, log = false, no_batching = false;
   };
   auto o = std::make_shared<Opts>();
@@ -115,8 +116,9 @@ void add_serve(CLI::App& app, Runner* run) {
   cmd->add_option("--cors", o->cors,
                   "Allow browser pages from this origin (e.g. http://localhost:3000, or *) to call the server");
   cmd->add_option("--passes", o->passes,
-                  "Forward passes run at once; requests that arrive while all are busy are joined into the next")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+                  "Forward passes run at once (0: one per 4 cores, at least 2), each on --threads threads (0: an "
+                  "equal share of the cores); requests that arrive while all are busy are joined into the next")
+      ->capture_default_str();
   cmd->add_flag("--no-batching", o->no_batching,
                 "Each request runs its own forward pass on the server's threads, not joined with others");
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
@@ -132,6 +134,9 @@ void add_serve(CLI::App& app, Runner* run) {
       pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
       o->m.clf.generate = !o->no_generate;
+      // Joined passes share the cores; --no-batching keeps --threads for each request's own pass.
+      const PassPlan plan = plan_passes(kernels::available_cores(), o->passes, o->m.clf.threads);
+      if (!o->no_batching) o->m.clf.threads = plan.threads;
       const std::string model_dir = o->m.resolve();
       const Classifier clf = Classifier::load(model_dir, o->m.clf);
       const bool generated = clf.options().generate;
@@ -139,7 +144,7 @@ void add_serve(CLI::App& app, Runner* run) {
       std::unique_ptr<Batcher> batcher;
       ClassifyTexts classify = run_model;
       if (!o->no_batching) {
-        batcher = std::make_unique<Batcher>(run_model, static_cast<size_t>(clf.options().batch_size), o->passes);
+        batcher = std::make_unique<Batcher>(run_model, static_cast<size_t>(clf.options().batch_size), plan.passes);
         classify = [&batcher](std::vector<std::string> texts) { return batcher->classify(std::move(texts)); };
       }
 
@@ -173,6 +178,7 @@ void add_serve(CLI::App& app, Runner* run) {
         if (batcher) {
           const Batcher::Stats st = batcher->stats();
           j["served"] = {{"requests", st.requests}, {"texts", st.texts}, {"passes", st.passes}, {"waiting", st.waiting}};
+          j["compute"] = {{"passes_at_once", plan.passes}, {"threads_per_pass", plan.threads}};
         }
         send_json(res, 200, j);
       });
@@ -203,8 +209,13 @@ void add_serve(CLI::App& app, Runner* run) {
 
       const int port = o->port == 0 ? svr.bind_to_any_port(o->host) : (svr.bind_to_port(o->host, o->port) ? o->port : -1);
       if (port < 0) throw std::runtime_error("cannot listen on " + o->host + ":" + std::to_string(o->port));
-      std::fprintf(stderr, "emot5 serve: listening on http://%s:%d (model %s; POST /classify, GET /health)\n",
-                   o->host.c_str(), port, model_dir.c_str());
+      const int pass_threads = batcher ? plan.threads
+                                       : (clf.options().threads > 0 ? clf.options().threads : kernels::available_cores());
+      const std::string compute = (batcher ? "up to " + std::to_string(plan.passes) + " passes at once, "
+                                           : std::string("a pass per request, ")) +
+                                  std::to_string(pass_threads) + (pass_threads == 1 ? " thread" : " threads") + " each";
+      std::fprintf(stderr, "emot5 serve: listening on http://%s:%d (model %s; POST /classify, GET /health; %s)\n",
+                   o->host.c_str(), port, model_dir.c_str(), compute.c_str());
       std::fflush(stderr);
 
       std::atomic<bool> listening_ended{false};

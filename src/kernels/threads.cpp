@@ -6,4 +6,5 @@
 namespace emot5::kernels {
 void set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs()); }
 int num_threads() { return omp_get_max_threads(); }
+int available_cores() { return omp_get_num_procs(); }
 }  // namespace emot5::kernels

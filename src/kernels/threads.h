@@ -4,4 +4,5 @@
 namespace emot5::kernels {
 void set_num_threads(int n);  // n <= 0: all cores
 int num_threads();
+int available_cores();  // the processors this process may run on (0 threads means these)
 }  // namespace emot5::kernels

@@ -50,6 +50,10 @@ try:
         health = json.loads(r.read())
         check(r.headers.get("Access-Control-Allow-Origin") is None, "no CORS header without --cors")
     check(health["status"] == "ok" and health["labels"][0] == "sadness", f"health: {health}")
+    # --passes left at 0: one pass per 4 cores, at least 2; --threads 1 is kept for each.
+    passes = max(2, len(os.sched_getaffinity(0)) // 4)
+    check(health.get("compute") == {"passes_at_once": passes, "threads_per_pass": 1} and
+          f"up to {passes} passes at once, 1 thread each" in line, f"compute: {health.get('compute')} {line!r}")
 
     def same(got, w):
         return (got["label"] == w["label"] and got.get("generated") == w.get("generated") and

@@ -177,5 +177,22 @@ TEST(Batcher, ShutdownFinishesQueuedRequests) {
   EXPECT_EQ(got_b, (std::vector<std::string>{"b"}));
 }
 
+TEST(PlanPasses, OnePassPerFourCoresEachWithAnEqualShare) {
+  const auto plan = [](int cores, size_t passes, int threads) {
+    const PassPlan p = plan_passes(cores, passes, threads);
+    return std::make_pair(p.passes, p.threads);
+  };
+  using P = std::pair<size_t, int>;
+  EXPECT_EQ(plan(2, 0, 0), P(2, 1));     // this project's 2 vCPUs
+  EXPECT_EQ(plan(16, 0, 0), P(4, 4));    // the 16-core machine of the README's measurements
+  EXPECT_EQ(plan(64, 0, 0), P(16, 4));
+  EXPECT_EQ(plan(1, 0, 0), P(2, 1));     // at least 2 passes and 1 thread
+  EXPECT_EQ(plan(0, 0, 0), P(2, 1));     // an unknown core count reads as 1
+  EXPECT_EQ(plan(16, 2, 0), P(2, 8));    // --passes 2: the cores split between them
+  EXPECT_EQ(plan(16, 5, 0), P(5, 3));
+  EXPECT_EQ(plan(16, 0, 3), P(4, 3));    // --threads 3 is kept
+  EXPECT_EQ(plan(2, 3, 16), P(3, 16));   // both given: as given
+}
+
 }  // namespace
 }  // namespace emot5::app
