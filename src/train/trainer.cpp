@@ -333,6 +333,9 @@ int run_training(const TrainOptions& cli) {
   if (o.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
   if ((o.reinit_decoder || o.reinit_encoder) && o.init.empty())
     throw std::invalid_argument(std::string(o.reinit_decoder ? "--reinit-decoder" : "--reinit-encoder") + " needs --init");
+  if (!o.word_vectors.empty() && !o.init.empty())
+    throw std::invalid_argument("--word-vectors starts a fresh model's embedding (--preset or --config); with --init it "
+                                "would overwrite the checkpoint's rows");
   if (o.class_weights != "none" && o.class_weights != "balanced")
     throw std::invalid_argument("--class-weights must be none or balanced");
   const bool denoise = o.objective == "denoise";

@@ -274,6 +274,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 1 and f"{vec}:5: expected 4 numbers after the word, found 3" in err
           and not os.path.exists(os.path.join(tmp, "wvbad", "checkpoints")),
           f"--word-vectors: a malformed line stops the run: {code} {err[-300:]}")
+    code, _, err = run(train_args(data, os.path.join(tmp, "wvinit"), ["--word-vectors", vec]))
+    check(code != 0 and "--word-vectors starts a fresh model's embedding" in err
+          and not os.path.exists(os.path.join(tmp, "wvinit")), f"--word-vectors with --init: {code} {err[-300:]}")
 
     # Bad rows.
     bad = os.path.join(tmp, "bad.jsonl")
