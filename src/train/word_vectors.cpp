@@ -57,14 +57,8 @@ PieceVectors read_piece_vectors(const std::string& path, const std::vector<std::
   PieceVectors pv;
   std::vector<int> quality(pieces.size(), 0);  // 0 none, 1 lowercase match, 2 exact
   std::vector<size_t> row(pieces.size(), 0);
-  std::string line;
-  int64_t lineno = 0;
   std::vector<float> v;
-  while (std::getline(in, line)) {
-    ++lineno;
-    auto tok = split_spaces(line);
-    if (tok.empty()) continue;
-    if (lineno == 1 && tok.size() == 2 && is_integer(tok[0]) && is_integer(tok[1])) continue;  // word2vec header
+  const auto read_vector = [&](const std::vector<std::string_view>& tok, int64_t lineno) {
     if (pv.dim == 0) {
       if (tok.size() < 2) throw Error(path + ":" + std::to_string(lineno) + ": expected a word and its numbers");
       pv.dim = static_cast<int>(tok.size() - 1);
@@ -104,7 +98,30 @@ PieceVectors read_piece_vectors(const std::string& path, const std::vector<std::
     };
     if (auto it = exact.find(word); it != exact.end()) take(it->second, 2);
     if (auto it = lower.find(word); it != lower.end()) take(it->second, 1);
+  };
+  // word2vec's first line "COUNT DIM" is a header when the next line has a word and DIM numbers;
+  // otherwise (a 1-dimensional file whose first word is a number, "1 2") it is a vector too.
+  std::string line, held_line;
+  std::vector<std::string_view> held;
+  size_t header_dim = 0;
+  int64_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    auto tok = split_spaces(line);
+    if (tok.empty()) continue;
+    if (lineno == 1 && tok.size() == 2 && is_integer(tok[0]) && is_integer(tok[1])) {
+      held_line = line;
+      held = split_spaces(held_line);
+      std::from_chars(tok[1].data(), tok[1].data() + tok[1].size(), header_dim);
+      continue;
+    }
+    if (!held.empty()) {
+      if (tok.size() < header_dim + 1 || header_dim == 0) read_vector(held, 1);
+      held.clear();
+    }
+    read_vector(tok, lineno);
   }
+  if (!held.empty()) read_vector(held, 1);  // a file of one line
   if (in.bad()) throw Error(path + ": read error at line " + std::to_string(lineno));
   if (pv.ids.empty())
     throw Error(path + ": no word of its " + std::to_string(pv.words) + " vectors is a whole-word piece of the vocabulary");

@@ -71,6 +71,19 @@ TEST(WordVectors, WholeWordPiecesMatchExactlyThenInLowercase) {
   EXPECT_EQ(std::vector<float>(pv.values.begin() + 6, pv.values.end()), (std::vector<float>{0, 1, 0}));
 }
 
+TEST(WordVectors, TwoIntegersOnTheFirstLineAreAHeaderOnlyWhenTheNextLineFitsIt) {
+  // "1 2" then 1-dimensional vectors: the first line is the vector of the word "1".
+  PieceVectors pv = read_piece_vectors(write_file("onedim.txt", "1 2\nhappy 0.5\nsad 0.25\n"), kPieces);
+  EXPECT_EQ(pv.dim, 1);
+  EXPECT_EQ(pv.words, 3);
+  EXPECT_EQ(pv.ids, (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(pv.values, (std::vector<float>{0.5f, 0.5f, 0.25f}));
+  // "2 1" then 1-dimensional vectors: a header that fits.
+  pv = read_piece_vectors(write_file("onedim_header.txt", "2 1\nhappy 0.5\nsad 0.25\n"), kPieces);
+  EXPECT_EQ(pv.dim, 1);
+  EXPECT_EQ(pv.words, 2);
+}
+
 TEST(WordVectors, TheMapKeepsAnglesOfCentredVectorsAndSetsTheInitNorm) {
   for (const int64_t d : {8, 2}) {  // d_model above and below the vectors' 3 dimensions
     PieceVectors pv;
