@@ -13,14 +13,14 @@ namespace {
 
 constexpr int64_t kMar5 = 1709596800;  // 2024-03-05T00:00:00Z, a Tuesday
 
-// Each of `bad` is refused with an error that names it as a timestamp.
-void expect_refused(std::initializer_list<const char*> bad) {
+// Each of `bad` is refused with an error that says `says` (by default: names it as a timestamp).
+void expect_refused(std::initializer_list<const char*> bad, const char* says = "timestamp") {
   for (const char* s : bad) {
     try {
       parse_timestamp(s);
       ADD_FAILURE() << "accepted '" << s << "'";
     } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("timestamp"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
     }
   }
 }
@@ -49,14 +49,7 @@ TEST(Timestamp, Iso8601BasicFormatIsADateNotUnixTime) {
   EXPECT_EQ(parse_timestamp("170959680"), 170959680);
   EXPECT_EQ(parse_timestamp("170959680.5"), 170959680);
   // With a fraction, eight digits are neither: 1970-08-23 as seconds, no date as YYYYMMDD.
-  for (const char* s : {"20240305.5", "20240305.0", "12345678.25"}) {
-    try {
-      parse_timestamp(s);
-      ADD_FAILURE() << "accepted '" << s << "'";
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("YYYYMMDD"), std::string::npos) << e.what();
-    }
-  }
+  expect_refused({"20240305.5", "20240305.0", "12345678.25"}, "YYYYMMDD");
   expect_refused({"20240230", "20241301", "12345678", "20240305T14:30", "20240305T14", "20240305 1430", "2024-0305",
                   "20240305T143000+2"});
 }
