@@ -101,8 +101,7 @@ PieceVectors read_piece_vectors(const std::string& path, const std::vector<std::
   };
   // word2vec's first line "COUNT DIM" is a header when the next line has a word and DIM numbers;
   // otherwise (a 1-dimensional file whose first word is a number, "1 2") it is a vector too.
-  std::string line, held_line;
-  std::vector<std::string_view> held;
+  std::string line, header;  // header: the first line while it may be word2vec's header
   size_t header_dim = 0;
   int64_t lineno = 0;
   while (std::getline(in, line)) {
@@ -110,18 +109,17 @@ PieceVectors read_piece_vectors(const std::string& path, const std::vector<std::
     auto tok = split_spaces(line);
     if (tok.empty()) continue;
     if (lineno == 1 && tok.size() == 2 && is_integer(tok[0]) && is_integer(tok[1])) {
-      held_line = line;
-      held = split_spaces(held_line);
+      header = line;
       std::from_chars(tok[1].data(), tok[1].data() + tok[1].size(), header_dim);
       continue;
     }
-    if (!held.empty()) {
-      if (tok.size() < header_dim + 1 || header_dim == 0) read_vector(held, 1);
-      held.clear();
+    if (!header.empty()) {
+      if (header_dim == 0 || tok.size() < header_dim + 1) read_vector(split_spaces(header), 1);
+      header.clear();
     }
     read_vector(tok, lineno);
   }
-  if (!held.empty()) read_vector(held, 1);  // a file of one line
+  if (!header.empty()) read_vector(split_spaces(header), 1);  // a file of one line
   if (in.bad()) throw Error(path + ": read error at line " + std::to_string(lineno));
   if (pv.ids.empty())
     throw Error(path + ": no word of its " + std::to_string(pv.words) + " vectors is a whole-word piece of the vocabulary");
