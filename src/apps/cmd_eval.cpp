@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "apps/output.h"
 #include "classifier/dataset.h"
 #include "classifier/metrics.h"
 #include "io/file_util.h"
@@ -25,9 +26,10 @@ void add_eval(CLI::App& app, Runner* run) {
   cmd->add_option("--label-field", o->ds.label_field, "Field (or CSV column) holding the label")->capture_default_str();
   cmd->add_flag("--skip-bad-rows", o->ds.skip_bad_rows, "Skip and count bad rows instead of stopping");
   cmd->add_flag("--json", o->json, "Print the report as JSON");
-  cmd->add_option("--plot", o->plot, "Write the confusion matrix as an SVG file");
+  cmd->add_option("--plot", o->plot, "Write the confusion matrix as an SVG file")->check(svg_file());
   cmd->add_option("--plot-calibration", o->plot_calibration,
-                  "Write a reliability diagram (accuracy against confidence) as an SVG file");
+                  "Write a reliability diagram (accuracy against confidence) as an SVG file")
+      ->check(svg_file());
   cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (no non-label count)");
   cmd->callback([o, run] {
     *run = [o]() -> int {

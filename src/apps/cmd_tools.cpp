@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/output.h"
 #include "classifier/chart.h"
 #include "io/config.h"
 #include "io/file_util.h"
@@ -89,7 +90,7 @@ void add_plot_metrics(CLI::App& app, Runner* run) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("METRICS", o->metrics, "metrics.jsonl of an emot5 train run")->required();
-  cmd->add_option("--out,-o", o->out, "SVG file to write")->required();
+  cmd->add_option("--out,-o", o->out, "SVG file to write")->required()->check(svg_file());
   cmd->callback([o, run] {
     *run = [o]() -> int {
       write_file_atomic(o->out, training_curves_svg(o->metrics, "emot5 train: " + o->metrics));

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "apps/output.h"
 #include "classifier/trends.h"
 #include "io/error.h"
 #include "io/file_util.h"
@@ -34,7 +35,7 @@ void add_trends(CLI::App& app, Runner* run) {
       ->capture_default_str();
   cmd->add_option("--period", o->period, "day, week (starting Monday), month or year")->capture_default_str();
   cmd->add_option("--format", o->format, "Output format: text, csv or jsonl")->capture_default_str();
-  cmd->add_option("--plot", o->plot, "Write the shares over time as an SVG line chart");
+  cmd->add_option("--plot", o->plot, "Write the shares over time as an SVG line chart")->check(svg_file());
   cmd->add_option("--epoch-unit", o->epoch_unit, "Unit of numeric (Unix) timestamps: s, ms, us or ns")
       ->capture_default_str()->check(CLI::IsMember({"s", "ms", "us", "ns"}));
   cmd->add_flag("--keep-gaps", o->keep_gaps, "List only the periods that hold texts (default: every period from the first to the last)");

@@ -2,7 +2,9 @@
 #include "apps/output.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -15,6 +17,23 @@ Format parse_format(const std::string& s) {
   if (s == "jsonl") return Format::Jsonl;
   if (s == "csv") return Format::Csv;
   throw std::invalid_argument("--format must be text, jsonl or csv, not '" + s + "'");
+}
+
+CLI::Validator svg_file() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        namespace fs = std::filesystem;
+        std::string ext = fs::path(path).extension().string();
+        for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (ext != ".svg")
+          return "'" + path + "': plots are written as SVG, so the file name must end in .svg " +
+                 "(rsvg-convert, from Debian's librsvg2-bin, turns one into PNG)";
+        const fs::path dir = fs::path(path).parent_path();
+        std::error_code ec;
+        if (!dir.empty() && !fs::is_directory(dir, ec)) return "'" + path + "': no folder '" + dir.string() + "'";
+        return {};
+      },
+      "FILE.svg");
 }
 
 nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated) {

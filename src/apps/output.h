@@ -1,5 +1,6 @@
 // Output of the CLI: predictions as text, JSON lines or CSV; a progress bar for long runs.
 #pragma once
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -11,6 +12,11 @@ namespace emot5::app {
 
 enum class Format { Text, Jsonl, Csv };
 Format parse_format(const std::string& s);  // throws std::invalid_argument
+
+// For plot options (--plot, --out of plot-metrics): the file's name ends in .svg (any case) and its
+// folder exists, so that a wrong name is refused before any work rather than after it, and a
+// picture named .png is never SVG inside.
+CLI::Validator svg_file();
 
 // {"label", "scores": {label: probability}, "generated" (when `generated`), "truncated" (when true)}.
 nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated);

@@ -250,6 +250,24 @@ with tempfile.TemporaryDirectory() as tmp:
     got = [r["period"] for r in map(json.loads, out.splitlines())] if code == 0 else []
     check(got == ["2024-03-04", "2024-03-11", "2024-04-01"], f"trends --keep-gaps: {code} {err} {got}")
     check(open(plot).read().count("<polyline") == len(LABELS), "trends --keep-gaps plot: a line per label")
+    # Plots are SVG: another file name is refused before any work, and nothing is written.
+    png = os.path.join(tmp, "trends.png")
+    code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
+                          "--plot", png])
+    check(code == 2 and "--plot" in err and "'" + png + "'" in err and ".svg" in err and out == ""
+          and not os.path.exists(png), f"trends --plot x.png is refused: {code} {err}")
+    labelled = os.path.join(tmp, "labelled.jsonl")
+    with open(labelled, "w") as f:
+        for t, l in zip(texts, ["joy", "fear", "surprise", "anger", "love", "sadness"]):
+            f.write(json.dumps({"text": t, "label": l}) + "\n")
+    upper = os.path.join(tmp, "CM.SVG")
+    code, out, err = run(["eval", "--model", model, "--data", labelled, "--plot", upper])
+    check(code == 0 and open(upper).read().startswith("<svg"), f"eval --plot FILE.SVG (any case) is written: {code} {err}")
+    for opt, path, words in [("--plot", os.path.join(tmp, "cm.png"), ".svg"),
+                             ("--plot-calibration", os.path.join(tmp, "no", "cal.svg"), "no folder")]:
+        code, out, err = run(["eval", "--model", model, "--data", labelled, opt, path])
+        check(code == 2 and opt in err and words in err and out == "" and not os.path.exists(path),
+              f"eval {opt} {path} is refused: {code} {err}")
     cpath = os.path.join(tmp, "posts.csv")
     with open(cpath, "w", newline="") as f:
         w = csv.writer(f)
@@ -276,7 +294,7 @@ with tempfile.TemporaryDirectory() as tmp:
                          ("2024-04-02", "1")] and rows[1]["period"] == "2024-03-05" and rows[2]["joy"] == "",
           f"trends --skip-bad-rows: {code} {err} {out}")
 
-# plot-metrics draws a run's curves from its metrics.jsonl; a missing file is named.
+# plot-metrics draws a run's curves from its metrics.jsonl; a missing file is named, a name not .svg refused.
 with tempfile.TemporaryDirectory() as tmp:
     out_svg = os.path.join(tmp, "m.svg")
     metrics = os.path.join(os.path.dirname(DATA), "..", "models", "emot5-small", "metrics.jsonl")
@@ -285,6 +303,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(svg.count("<polyline") == 3 and "weight average of 8 epochs" in svg, f"plot-metrics: {code} {err}")
     code, _, err = run(["plot-metrics", os.path.join(tmp, "none.jsonl"), "--out", out_svg])
     check(code == 1 and "none.jsonl" in err, f"plot-metrics of a missing file: {code} {err}")
+    code, _, err = run(["plot-metrics", metrics, "--out", os.path.join(tmp, "m.png")])
+    check(code == 2 and "--out" in err and ".svg" in err and not os.path.exists(os.path.join(tmp, "m.png")),
+          f"plot-metrics --out x.png is refused: {code} {err}")
 
 # make-formula-model writes the full-size flan-t5-small-formula checkpoint; loading it back through
 # the CLI must reproduce HF's greedy generations for the reference texts.
