@@ -29,6 +29,7 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
   }
   r.accuracy = r.n ? static_cast<double>(correct) / r.n : 0.0;
   r.per_class.resize(K);
+  int present = 0;  // labels in the gold rows or the predictions: macro-F1 averages over these
   for (size_t k = 0; k < K; ++k) {
     int tp = r.confusion[k][k], pred = 0, sup = 0;
     for (size_t j = 0; j < K; ++j) {
@@ -40,9 +41,13 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
     c.precision = pred ? static_cast<double>(tp) / pred : 0.0;
     c.recall = sup ? static_cast<double>(tp) / sup : 0.0;
     c.f1 = c.precision + c.recall > 0 ? 2 * c.precision * c.recall / (c.precision + c.recall) : 0.0;
-    r.macro_f1 += c.f1 / static_cast<double>(K);
+    if (sup || pred) {
+      ++present;
+      r.macro_f1 += c.f1;
+    }
     r.weighted_f1 += r.n ? c.f1 * sup / r.n : 0.0;
   }
+  if (present) r.macro_f1 /= present;
   const int bins = 15;
   std::vector<double> conf_sum(bins, 0), acc_sum(bins, 0);
   std::vector<int> count(bins, 0);

@@ -209,6 +209,12 @@ TEST(Metrics, F1AndCalibrationByHand) {
   EXPECT_NEAR(r.per_class[1].f1, 0.8, 1e-12);      // precision 2/3, recall 1
   EXPECT_NEAR(r.macro_f1, (2.0 / 3 + 0.8) / 2, 1e-12);
   EXPECT_EQ(r.confusion, (std::vector<std::vector<int>>{{1, 1}, {0, 2}}));
+  // A third label that is neither gold nor predicted leaves macro-F1 as it is (scikit-learn's
+  // f1_score(average="macro") without labels); one that is only predicted counts with F1 0.
+  EXPECT_NEAR(evaluate({"a", "b", "c"}, {0, 0, 1, 1}, {0, 1, 1, 1}, {0.9f, 0.6f, 0.8f, 0.95f}).macro_f1,
+              (2.0 / 3 + 0.8) / 2, 1e-12);
+  EXPECT_NEAR(evaluate({"a", "b", "c"}, {0, 0, 1, 1}, {0, 2, 1, 1}, {0.9f, 0.6f, 0.8f, 0.95f}).macro_f1,
+              (2.0 / 3 + 1.0 + 0.0) / 3, 1e-12);
   // 15 bins: 0.6 -> bin 9, 0.8 -> 12, 0.9 -> 13, 0.95 -> 14; ECE = (0.6 + 0.2 + 0.1 + 0.05) / 4.
   EXPECT_NEAR(r.ece, 0.2375, 1e-6);
   ASSERT_EQ(r.calibration.size(), 15u);
