@@ -60,7 +60,7 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--batch-size", o->batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber)->group(g_rec);
   cmd->add_option("--epochs", o->epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber)->group(g_rec);
   cmd->add_option("--max-steps", o->max_steps, "Plan the schedule over this many steps instead")->group(g_rec);
-  cmd->add_option("--stop-after", o->stop_after, "Stop after N steps as if interrupted (schedule unchanged)")->group(g_rec);
+  cmd->add_option("--stop-after", o->stop_after, "Stop at step N as if interrupted (schedule unchanged; steps count from the run's start, also with --resume)")->group(g_rec);
   cmd->add_option("--warmup-steps", o->warmup_steps, "Linear warm-up steps")->capture_default_str()->group(g_rec);
   cmd->add_option("--weight-decay", o->weight_decay, "AdamW weight decay")->capture_default_str()->group(g_rec);
   cmd->add_option("--seed", o->seed, "Seed (init, data order, dropout)")->capture_default_str()->group(g_rec);

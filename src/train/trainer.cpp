@@ -327,6 +327,10 @@ int run_training(const TrainOptions& cli) {
     o.threads = cli.threads;
     o.device = cli.device;
     o.stop_after = cli.stop_after;
+    const auto at = resume_state["step"].get<int64_t>();
+    if (o.stop_after > 0 && o.stop_after <= at)
+      throw std::invalid_argument("--stop-after " + std::to_string(o.stop_after) + ": the run in " + cli.resume +
+                                  " is at step " + std::to_string(at) + " already (steps count from the run's start)");
   }
   if (o.out.empty()) throw std::invalid_argument("--out DIR is required");
   if (o.data.empty()) throw std::invalid_argument("--data FILE is required");

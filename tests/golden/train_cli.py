@@ -71,6 +71,12 @@ with tempfile.TemporaryDirectory() as tmp:
     # ... but its checkpoint is a model directory that eval loads, to measure it before resuming.
     code, out, err = run(["eval", "--model", os.path.join(stop, "checkpoints", "step-37"), "--data", data, "--json"])
     check(code == 0 and json.loads(out)["n"] == 96, f"eval a stopped run's checkpoint: {code} {err[-300:]}")
+    # A --stop-after the run has passed is refused before any step: it counts from the run's start.
+    before = sorted(os.listdir(os.path.join(stop, "checkpoints")))
+    code, _, err = run(["train", "--resume", stop, "--threads", "1", "--stop-after", "37"])
+    check(code != 0 and "--stop-after 37" in err and "at step 37 already" in err and
+          sorted(os.listdir(os.path.join(stop, "checkpoints"))) == before and "step-37" in before,
+          f"resume with a --stop-after already passed: {code} {err[-300:]} {before}")
     code, _, err = run(["train", "--resume", stop, "--threads", "1"])
     check(code == 0 and "resuming" in err, f"resume after --stop-after: {code} {err[-300:]}")
     check(weights(stop) == weights(ref), "stop + resume gives the uninterrupted weights")
