@@ -69,6 +69,49 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
   return r;
 }
 
+double tempered_nll(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold, double b) {
+  if (probabilities.size() != gold.size() || gold.empty())
+    throw std::invalid_argument("tempered_nll: no rows, or probabilities and gold differ in size");
+  double sum = 0;
+  std::vector<double> z;
+  for (size_t i = 0; i < gold.size(); ++i) {
+    const auto& p = probabilities[i];
+    z.assign(p.size(), 0.0);
+    double top = -INFINITY;
+    for (size_t k = 0; k < p.size(); ++k) {
+      z[k] = b * std::log(std::max(static_cast<double>(p[k]), 1e-30));
+      top = std::max(top, z[k]);
+    }
+    double e = 0;
+    for (double v : z) e += std::exp(v - top);
+    sum += top + std::log(e) - z.at(static_cast<size_t>(gold[i]));
+  }
+  return sum / static_cast<double>(gold.size());
+}
+
+double fit_inverse_temperature(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold) {
+  const double phi = (std::sqrt(5.0) - 1) / 2;
+  double lo = std::log(1.0 / 20), hi = std::log(20.0);
+  const auto f = [&](double u) { return tempered_nll(probabilities, gold, std::exp(u)); };
+  double a = hi - phi * (hi - lo), c = lo + phi * (hi - lo), fa = f(a), fc = f(c);
+  for (int it = 0; it < 80; ++it) {
+    if (fa < fc) {
+      hi = c;
+      c = a;
+      fc = fa;
+      a = hi - phi * (hi - lo);
+      fa = f(a);
+    } else {
+      lo = a;
+      a = c;
+      fa = fc;
+      c = lo + phi * (hi - lo);
+      fc = f(c);
+    }
+  }
+  return std::exp((lo + hi) / 2);
+}
+
 nlohmann::ordered_json report_json(const EvalReport& r) {
   nlohmann::ordered_json j;
   j["n"] = r.n;

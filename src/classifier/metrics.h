@@ -38,6 +38,14 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
                     const std::vector<int>& predicted, const std::vector<float>& confidence,
                     int non_label_generations = -1);
 
+// Temperature scaling (Guo et al., 2017) of label probabilities: each row's p becomes
+// softmax(b * log p), b the inverse temperature. tempered_nll is the mean negative log-likelihood
+// of the gold labels under it (probabilities below 1e-30 read as 1e-30).
+double tempered_nll(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold, double b);
+// The b in [1/20, 20] that minimizes tempered_nll (convex in b; golden-section search on log b).
+// Throws std::invalid_argument for no rows or mismatched sizes.
+double fit_inverse_temperature(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold);
+
 nlohmann::ordered_json report_json(const EvalReport& r);
 std::string report_table(const EvalReport& r);
 std::string confusion_svg(const EvalReport& r, const std::string& title);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -201,6 +202,19 @@ namespace {
 
 // A sharded copy (model.safetensors.index.json + two files) and an F16 copy must load. The F16
 // copy must give exactly what an F32 file holding the same (f16-rounded) values gives.
+TEST(Metrics, TemperatureByHand) {
+  // Four rows at p = (0.9, 0.1), gold 0 0 0 1: softmax(b log p) gives label 0 the probability
+  // 9^b / (9^b + 1), and the likelihood is highest where that is 3/4, at b = 1/2 (temperature 2).
+  const std::vector<std::vector<float>> p(4, {0.9f, 0.1f});
+  const std::vector<int> gold{0, 0, 0, 1};
+  EXPECT_NEAR(tempered_nll(p, gold, 1.0), -(3 * std::log(0.9) + std::log(0.1)) / 4, 1e-6);
+  EXPECT_NEAR(tempered_nll(p, gold, 0.5), -(3 * std::log(0.75) + std::log(0.25)) / 4, 1e-6);
+  EXPECT_NEAR(fit_inverse_temperature(p, gold), 0.5, 1e-5);
+  // Every row right: sharper is always better, up to the search's bound of 20.
+  EXPECT_NEAR(fit_inverse_temperature(p, {0, 0, 0, 0}), 20.0, 1e-3);
+  EXPECT_THROW(fit_inverse_temperature({}, {}), std::invalid_argument);
+}
+
 TEST(Metrics, F1AndCalibrationByHand) {
   // gold a a b b, predicted a b b b, confidences 0.9 0.6 0.8 0.95.
   const EvalReport r = evaluate({"a", "b"}, {0, 0, 1, 1}, {0, 1, 1, 1}, {0.9f, 0.6f, 0.8f, 0.95f});
