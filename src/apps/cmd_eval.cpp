@@ -3,11 +3,11 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "apps/labeled.h"
 #include "apps/output.h"
 #include "classifier/dataset.h"
 #include "classifier/metrics.h"
 #include "io/file_util.h"
-#include "io/progress.h"
 
 namespace emot5::app {
 
@@ -37,26 +37,8 @@ void add_eval(CLI::App& app, Runner* run) {
       const std::string model_dir = o->m.resolve();
       const Classifier clf = Classifier::load(model_dir, o->m.clf);
       const Dataset ds = load_dataset(o->data, clf.labels(), o->ds);
-      std::vector<int> gold, pred;
-      std::vector<float> conf;
-      int non_label = 0;
-      Progress progress("eval", ds.rows.size());
-      const size_t chunk = 512;
-      for (size_t s = 0; s < ds.rows.size(); s += chunk) {
-        std::vector<std::string> texts;
-        for (size_t i = s; i < std::min(ds.rows.size(), s + chunk); ++i) texts.push_back(ds.rows[i].text);
-        const auto preds = clf.classify_batch(texts);
-        for (size_t i = 0; i < preds.size(); ++i) {
-          gold.push_back(ds.rows[s + i].label);
-          pred.push_back(preds[i].label_index);
-          conf.push_back(preds[i].probabilities[static_cast<size_t>(preds[i].label_index)]);
-          const auto& lb = clf.labels();
-          if (o->m.clf.generate && std::find(lb.begin(), lb.end(), preds[i].generated) == lb.end()) ++non_label;
-        }
-        progress.add(texts.size());
-      }
-      progress.finish();
-      const EvalReport r = evaluate(clf.labels(), gold, pred, conf, o->m.clf.generate ? non_label : -1);
+      const auto preds = classify_rows(clf, ds, "eval");
+      const EvalReport r = evaluate_predictions(clf.labels(), ds, preds, o->m.clf.generate);
       if (o->json) {
         auto j = report_json(r);
         j["model"] = model_dir;

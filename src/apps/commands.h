@@ -30,6 +30,7 @@ void add_generate(CLI::App& app, Runner* run);
 void add_tokenize(CLI::App& app, Runner* run);
 void add_make_formula_model(CLI::App& app, Runner* run);
 void add_eval(CLI::App& app, Runner* run);
+void add_calibrate(CLI::App& app, Runner* run);
 void add_trends(CLI::App& app, Runner* run);
 void add_serve(CLI::App& app, Runner* run);
 void add_plot_metrics(CLI::App& app, Runner* run);

@@ -35,12 +35,13 @@ int parse_and_run(CLI::App& app, const Runner& run, int argc, char** argv) {
 #ifndef EMOT5_TRAIN_MAIN
 int main(int argc, char** argv) {
   using namespace emot5::app;
-  CLI::App app{"emot5: T5 emotion classifiers in C++ (classify, eval, trends, serve, train, generate, tokenize, ...)", "emot5"};
+  CLI::App app{"emot5: T5 emotion classifiers in C++ (classify, eval, calibrate, trends, serve, train, generate, tokenize, ...)", "emot5"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "emot5 0.1.0");
   Runner run;
   add_classify(app, &run);
   add_eval(app, &run);
+  add_calibrate(app, &run);
   add_trends(app, &run);
   add_serve(app, &run);
   add_plot_metrics(app, &run);

@@ -165,6 +165,56 @@ for fx in FIXTURES:
     check(code == 0 and [r.get("truncated", False) for r in rows] == [True, False], f"{fx}: truncated marks {out}")
     check("1 of 2 texts had more than 4 tokens" in err, f"{fx}: truncation note: {err}")
 
+    # calibrate (f32 fixtures, tied and untied heads): the fitted scale b turns HF's label logits
+    # into softmax(b * logits), minimizes that NLL on the file, and is carried by the decoder's
+    # final norm alone.
+    if fx.endswith("-f32"):
+        with tempfile.TemporaryDirectory() as tmp:
+            lab = os.path.join(tmp, "lab.jsonl")
+            cal_rows = [r for r in usable if r["text"]]  # a labeled file has no empty texts
+            hf = [[logits[r["b"] * 2 * V + i] for i in LABEL_IDS] for r in cal_rows]
+            # Gold: HF's top label, but its second on every fourth row, so that the best scale lies
+            # inside the search's range (about 2.2 for tiny-v10-f32, 0.2 for tiny-v11-untied-f32).
+            gold = [sorted(range(len(LABELS)), key=lambda k: -z[k])[1 if i % 4 == 0 else 0] for i, z in enumerate(hf)]
+            with open(lab, "w") as f:
+                for r, g in zip(cal_rows, gold):
+                    f.write(json.dumps({"text": r["text"], "label": LABELS[g]}) + "\n")
+            nll = lambda b: -sum(math.log(softmax([b * x for x in z])[g]) for z, g in zip(hf, gold)) / len(gold)
+            out_dir = os.path.join(tmp, "cal")
+            code, out, err = run(["calibrate", "--model", d, "--data", lab, "--out", out_dir, "--json"])
+            j = json.loads(out) if code == 0 else {}
+            b = j.get("scale", 0)
+            check(code == 0 and abs(j["temperature"] * b - 1) < 1e-9 and j["labels_changed"] == 0,
+                  f"{fx}: calibrate: {code} {err[-300:]}")
+            if code == 0:
+                check(abs(j["before"]["nll"] - nll(1)) < 1e-4 and abs(j["after"]["nll"] - nll(b)) < 1e-4,
+                      f"{fx}: calibrate's NLL before/after {j['before']['nll']} {j['after']['nll']} vs HF {nll(1)} {nll(b)}")
+                check(nll(b) <= min(nll(b * 1.02), nll(b / 1.02)) and nll(b) < nll(1),
+                      f"{fx}: calibrate's scale {b} minimizes the NLL of HF's logits")
+                code, out, err = run(["classify", "--model", out_dir, "--format", "jsonl", "--no-generate"],
+                                     stdin="".join(r["text"] + "\n" for r in cal_rows).encode())
+                check(code == 0 and len(out.splitlines()) == len(hf), f"{fx}: classify the calibrated model: {code} {err}")
+                for z, line in zip(hf, out.splitlines()):
+                    want, got = softmax([b * x for x in z]), json.loads(line)["scores"]
+                    check(all(abs(got[l] - p) < 1e-4 for l, p in zip(LABELS, want)),
+                          f"{fx}: calibrated scores {got} vs softmax(b * HF logits) {want}")
+                src, cal = (open(os.path.join(p, "model.safetensors"), "rb").read() for p in (d, out_dir))
+                hs, hc = (json.loads(x[8:8 + struct.unpack("<Q", x[:8])[0]]) for x in (src, cal))
+                body = lambda raw, h, k: raw[8 + struct.unpack("<Q", raw[:8])[0]:][slice(*h[k]["data_offsets"])]
+                names = sorted(k for k in hs if k != "__metadata__")
+                norm = "decoder.final_layer_norm.weight"
+                same = [k for k in names if k != norm and body(src, hs, k) == body(cal, hc, k)]
+                w0, w1 = (struct.unpack("<%df" % (len(body(r, h, norm)) // 4), body(r, h, norm)) for r, h in
+                          ((src, hs), (cal, hc)))
+                check(sorted(k for k in hc if k != "__metadata__") == names and len(same) == len(names) - 1 and
+                      all(abs(y - x * b) <= 1e-6 * abs(x * b) for x, y in zip(w0, w1)),
+                      f"{fx}: calibrate changes {norm} alone, by the scale {b}")
+            before = sorted(os.listdir(out_dir))
+            code, out, err = run(["calibrate", "--model", d, "--data", lab, "--out", out_dir])
+            check(code == 2 and "not an empty directory" in err and sorted(os.listdir(out_dir)) == before,
+                  f"{fx}: calibrate refuses a used --out: {code} {err}")
+
+
 # tokenize: every HF fast-tokenizer case, read from a .jsonl file (texts may hold newlines).
 cases = json.load(open(os.path.join(DATA, "tokenizer_cases.json")))["hf"]
 with tempfile.TemporaryDirectory() as tmp:
