@@ -108,7 +108,9 @@ void add_calibrate(CLI::App& app, Runner* run) {
       const double b = fit_inverse_temperature(p0, gold);
 
       // Written beside --out and renamed into place once measured: a failed run leaves nothing.
-      const fs::path tmp = fs::path(o->out).lexically_normal().string() + ".partial";
+      fs::path out = fs::path(o->out).lexically_normal();
+      if (out.filename().empty()) out = out.parent_path();  // "DIR/"
+      const fs::path tmp = out.string() + ".partial";
       fs::remove_all(tmp);
       fs::create_directories(tmp);
       for (const char* f : {"config.json", "generation_config.json", "spiece.model", "tokenizer.json",
@@ -143,8 +145,8 @@ void add_calibrate(CLI::App& app, Runner* run) {
                     o->data + " (" + std::to_string(nll0) + " -> " + std::to_string(nll1) + "); nothing written");
       }
       write_file_atomic((tmp / "calibration.json").string(), j.dump(2) + "\n");
-      if (fs::exists(o->out)) fs::remove(o->out);  // the empty directory checked above
-      fs::rename(tmp, o->out);
+      if (fs::exists(out)) fs::remove(out);  // the empty directory checked above
+      fs::rename(tmp, out);
       j["out"] = o->out;
 
       if (o->json) {

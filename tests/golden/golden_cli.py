@@ -181,7 +181,7 @@ for fx in FIXTURES:
                     f.write(json.dumps({"text": r["text"], "label": LABELS[g]}) + "\n")
             nll = lambda b: -sum(math.log(softmax([b * x for x in z])[g]) for z, g in zip(hf, gold)) / len(gold)
             out_dir = os.path.join(tmp, "cal")
-            code, out, err = run(["calibrate", "--model", d, "--data", lab, "--out", out_dir, "--json"])
+            code, out, err = run(["calibrate", "--model", d, "--data", lab, "--out", out_dir + "/", "--json"])
             j = json.loads(out) if code == 0 else {}
             b = j.get("scale", 0)
             check(code == 0 and abs(j["temperature"] * b - 1) < 1e-9 and j["labels_changed"] == 0,
