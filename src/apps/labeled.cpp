@@ -25,15 +25,16 @@ std::vector<Prediction> classify_rows(const Classifier& clf, const Dataset& ds, 
 EvalReport evaluate_predictions(const std::vector<std::string>& labels, const Dataset& ds,
                                 const std::vector<Prediction>& preds, bool generated) {
   std::vector<int> gold, pred;
-  std::vector<float> conf;
+  std::vector<float> conf, gold_prob;
   int non_label = 0;
   for (size_t i = 0; i < preds.size(); ++i) {
     gold.push_back(ds.rows.at(i).label);
     pred.push_back(preds[i].label_index);
     conf.push_back(preds[i].probabilities.at(static_cast<size_t>(preds[i].label_index)));
+    gold_prob.push_back(preds[i].probabilities.at(static_cast<size_t>(gold.back())));
     if (generated && std::find(labels.begin(), labels.end(), preds[i].generated) == labels.end()) ++non_label;
   }
-  return evaluate(labels, gold, pred, conf, generated ? non_label : -1);
+  return evaluate(labels, gold, pred, conf, generated ? non_label : -1, gold_prob);
 }
 
 }  // namespace emot5::app

@@ -13,9 +13,10 @@ namespace emot5 {
 
 EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<int>& gold,
                     const std::vector<int>& predicted, const std::vector<float>& confidence,
-                    int non_label_generations) {
-  if (gold.size() != predicted.size() || gold.size() != confidence.size())
-    throw std::invalid_argument("evaluate: gold, predicted and confidence differ in size");
+                    int non_label_generations, const std::vector<float>& gold_probability) {
+  if (gold.size() != predicted.size() || gold.size() != confidence.size() ||
+      (!gold_probability.empty() && gold_probability.size() != gold.size()))
+    throw std::invalid_argument("evaluate: gold, predicted, confidence and gold_probability differ in size");
   EvalReport r;
   const size_t K = labels.size();
   r.labels = labels;
@@ -28,6 +29,11 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
     correct += gold[i] == predicted[i];
   }
   r.accuracy = r.n ? static_cast<double>(correct) / r.n : 0.0;
+  if (!gold_probability.empty()) {
+    r.nll = 0;
+    for (float p : gold_probability) r.nll -= std::log(std::max(static_cast<double>(p), 1e-30));
+    r.nll /= static_cast<double>(gold_probability.size());
+  }
   r.per_class.resize(K);
   int present = 0;  // labels in the gold rows or the predictions: macro-F1 averages over these
   for (size_t k = 0; k < K; ++k) {
@@ -119,6 +125,7 @@ nlohmann::ordered_json report_json(const EvalReport& r) {
   j["macro_f1"] = r.macro_f1;
   j["weighted_f1"] = r.weighted_f1;
   j["ece"] = r.ece;
+  if (r.nll >= 0) j["nll"] = r.nll;
   if (r.non_label_generations >= 0) j["non_label_generations"] = r.non_label_generations;
   nlohmann::ordered_json pc = nlohmann::ordered_json::object();
   for (size_t k = 0; k < r.labels.size(); ++k)
@@ -140,9 +147,14 @@ nlohmann::ordered_json report_json(const EvalReport& r) {
 std::string report_table(const EvalReport& r) {
   std::ostringstream o;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "n=%d  accuracy %.4f  macro-F1 %.4f  weighted-F1 %.4f  ECE %.4f\n", r.n,
+  std::snprintf(buf, sizeof buf, "n=%d  accuracy %.4f  macro-F1 %.4f  weighted-F1 %.4f  ECE %.4f", r.n,
                 r.accuracy, r.macro_f1, r.weighted_f1, r.ece);
   o << buf;
+  if (r.nll >= 0) {
+    std::snprintf(buf, sizeof buf, "  NLL %.4f", r.nll);
+    o << buf;
+  }
+  o << "\n";
   if (r.non_label_generations >= 0) o << "greedy generations that are not a label: " << r.non_label_generations << "\n";
   o << "\n";
   std::snprintf(buf, sizeof buf, "%-12s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support");

@@ -24,19 +24,21 @@ struct EvalReport {
   std::vector<std::string> labels;
   int n = 0;
   double accuracy = 0, macro_f1 = 0, weighted_f1 = 0, ece = 0;
+  double nll = -1;  // mean -log p(gold label) (log loss); -1 when the gold labels' probabilities were not given
   std::vector<ClassMetrics> per_class;
   std::vector<std::vector<int>> confusion;  // [gold][predicted]
   int non_label_generations = -1;            // -1: generation was not run
   std::vector<CalibrationBin> calibration;   // the ECE's bins, every one (empty ones too)
 };
 
-// gold and predicted are label indexes; confidence is the predicted label's probability.
+// gold and predicted are label indexes; confidence is the predicted label's probability;
+// gold_probability, when given, the gold label's (for the NLL).
 // Macro-F1 averages the F1 of the labels that occur among the gold labels or the predictions, as
 // scikit-learn's f1_score does when not given the labels: a label absent from both (say, surprise
 // in a small file) would otherwise count as F1 0. ECE uses 15 equal-width confidence bins.
 EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<int>& gold,
                     const std::vector<int>& predicted, const std::vector<float>& confidence,
-                    int non_label_generations = -1);
+                    int non_label_generations = -1, const std::vector<float>& gold_probability = {});
 
 // Temperature scaling (Guo et al., 2017) of label probabilities: each row's p becomes
 // softmax(b * log p), b the inverse temperature. tempered_nll is the mean negative log-likelihood

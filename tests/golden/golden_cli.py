@@ -191,6 +191,9 @@ for fx in FIXTURES:
                       f"{fx}: calibrate's NLL before/after {j['before']['nll']} {j['after']['nll']} vs HF {nll(1)} {nll(b)}")
                 check(nll(b) <= min(nll(b * 1.02), nll(b / 1.02)) and nll(b) < nll(1),
                       f"{fx}: calibrate's scale {b} minimizes the NLL of HF's logits")
+                code, out, err = run(["eval", "--model", out_dir, "--data", lab, "--json"])
+                check(code == 0 and abs(json.loads(out)["nll"] - nll(b)) < 1e-4,
+                      f"{fx}: eval's NLL of the calibrated model is HF's at the scale: {code} {err} {out[:200]}")
                 code, out, err = run(["classify", "--model", out_dir, "--format", "jsonl", "--no-generate"],
                                      stdin="".join(r["text"] + "\n" for r in cal_rows).encode())
                 check(code == 0 and len(out.splitlines()) == len(hf), f"{fx}: classify the calibrated model: {code} {err}")

@@ -116,7 +116,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0, f"eval: {code} {err}")
     if code == 0:
         rep = json.loads(out)
-        for k in ["accuracy", "macro_f1", "weighted_f1", "ece", "per_class", "confusion", "non_label_generations"]:
+        for k in ["accuracy", "macro_f1", "weighted_f1", "ece", "nll", "per_class", "confusion", "non_label_generations"]:
             check(k in rep, f"eval --json has {k}")
         check(rep["n"] == 96 and sum(map(sum, rep["confusion"])) == 96, "eval counts every row")
         check(open(svg).read().startswith("<svg"), "eval --plot writes an SVG")

@@ -223,6 +223,10 @@ TEST(Metrics, F1AndCalibrationByHand) {
   EXPECT_NEAR(r.per_class[1].f1, 0.8, 1e-12);      // precision 2/3, recall 1
   EXPECT_NEAR(r.macro_f1, (2.0 / 3 + 0.8) / 2, 1e-12);
   EXPECT_EQ(r.confusion, (std::vector<std::vector<int>>{{1, 1}, {0, 2}}));
+  EXPECT_EQ(r.nll, -1);  // not asked for
+  // The gold labels' probabilities (two labels: 1 - the confidence where the prediction is wrong).
+  EXPECT_NEAR(evaluate({"a", "b"}, {0, 0, 1, 1}, {0, 1, 1, 1}, {0.9f, 0.6f, 0.8f, 0.95f}, -1, {0.9f, 0.4f, 0.8f, 0.95f}).nll,
+              -(std::log(0.9) + std::log(0.4) + std::log(0.8) + std::log(0.95)) / 4, 1e-6);
   // A third label that is neither gold nor predicted leaves macro-F1 as it is (scikit-learn's
   // f1_score(average="macro") without labels); one that is only predicted counts with F1 0.
   EXPECT_NEAR(evaluate({"a", "b", "c"}, {0, 0, 1, 1}, {0, 1, 1, 1}, {0.9f, 0.6f, 0.8f, 0.95f}).macro_f1,
