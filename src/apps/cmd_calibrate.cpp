@@ -106,6 +106,14 @@ void add_calibrate(CLI::App& app, Runner* run) {
       const auto before = classify_rows(clf, ds, "calibrate");
       const auto p0 = probabilities(before);
       const double b = fit_inverse_temperature(p0, gold);
+      if (b <= 1.0 / 20 * 1.001 || b >= 20 * 0.999)
+        throw Error("calibrate: the best temperature for " + o->data + " lies at the search's bound (" +
+                    std::to_string(1.0 / b) + "; 1/20 to 20), as when " +
+                    (b > 1 ? "every row is right" : "the labels look unrelated to the texts") +
+                    "; nothing written. Fit on a larger held-out file such as the validation split");
+      if (ds.rows.size() < 100)
+        std::cerr << "warning: " << o->data << " has " << ds.rows.size()
+                  << " rows; a temperature fitted on so few is unreliable\n";
 
       // Written beside --out and renamed into place once measured: a failed run leaves nothing.
       fs::path out = fs::path(o->out).lexically_normal();
@@ -158,7 +166,6 @@ void add_calibrate(CLI::App& app, Runner* run) {
       if (ds.bad_rows) std::cout << ", " << ds.bad_rows << " bad rows skipped";
       std::snprintf(buf, sizeof buf, ")\ntemperature %.4f (%s x %.4f)\n", 1.0 / b, kScaled, b);
       std::cout << buf;
-      if (b <= 1.0 / 20 * 1.001 || b >= 20 * 0.999) std::cout << "(at the search's bound: 1/20 to 20)\n";
       std::snprintf(buf, sizeof buf, "%-10s %9s %9s\n", "", "before", "after");
       std::cout << buf;
       for (const char* k : {"nll", "ece", "accuracy", "macro_f1"}) {

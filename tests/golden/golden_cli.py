@@ -212,6 +212,15 @@ for fx in FIXTURES:
                 check(sorted(k for k in hc if k != "__metadata__") == names and len(same) == len(names) - 1 and
                       all(abs(y - x * b) <= 1e-6 * abs(x * b) for x, y in zip(w0, w1)),
                       f"{fx}: calibrate changes {norm} alone, by the scale {b}")
+            # Every row right (gold: HF's top label): sharper is always better, the fit runs to
+            # the search's bound, and nothing is written.
+            right = os.path.join(tmp, "right.jsonl")
+            with open(right, "w") as f:
+                for r, z in zip(cal_rows, hf):
+                    f.write(json.dumps({"text": r["text"], "label": LABELS[z.index(max(z))]}) + "\n")
+            code, out, err = run(["calibrate", "--model", d, "--data", right, "--out", os.path.join(tmp, "sharp")])
+            check(code == 1 and "bound" in err and "nothing written" in err and not os.path.exists(os.path.join(tmp, "sharp"))
+                  and not os.path.exists(os.path.join(tmp, "sharp.partial")), f"{fx}: calibrate at the bound: {code} {err}")
             before = sorted(os.listdir(out_dir))
             code, out, err = run(["calibrate", "--model", d, "--data", lab, "--out", out_dir])
             check(code == 2 and "not an empty directory" in err and sorted(os.listdir(out_dir)) == before,
