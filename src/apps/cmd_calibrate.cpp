@@ -3,7 +3,6 @@
 // RMSNorm weight, the last op before the head, so every logit is b times what it was: argmax and
 // greedy generation are unchanged, single-token labels' probabilities become softmax(b log p)
 // exactly, and any T5 runtime (transformers included) reads the calibrated model as it is.
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -36,21 +35,12 @@ MemoryTensors scaled_weights(const std::string& dir, double b) {
       continue;
     }
     found = true;
+    if (v.dtype != DType::F32 && v.dtype != DType::BF16 && v.dtype != DType::F16)
+      throw Error(ck.weights->origin(name) + ": tensor '" + name + "' is " + dtype_name(v.dtype) +
+                  "; calibrate writes F32, BF16 or F16 only");
     std::vector<float> w = to_f32(v);
     for (auto& x : w) x = static_cast<float>(x * b);
-    std::vector<std::byte> bytes(v.nbytes);
-    for (size_t i = 0; i < w.size(); ++i) {
-      if (v.dtype == DType::F32) {
-        std::memcpy(bytes.data() + 4 * i, &w[i], 4);
-      } else if (v.dtype == DType::BF16 || v.dtype == DType::F16) {
-        const uint16_t h = v.dtype == DType::BF16 ? f32_to_bf16(w[i]) : f32_to_f16(w[i]);
-        std::memcpy(bytes.data() + 2 * i, &h, 2);
-      } else {
-        throw Error(ck.weights->origin(name) + ": tensor '" + name + "' is " + dtype_name(v.dtype) +
-                    "; calibrate writes F32, BF16 or F16 only");
-      }
-    }
-    out.add(name, v.dtype, v.shape, std::move(bytes));
+    out.add_rounded(name, v.dtype, v.shape, w);
   }
   if (!found) throw Error(dir + ": no tensor '" + kScaled + "' to carry the temperature");
   return out;

@@ -18,9 +18,23 @@ void MemoryTensors::add(const std::string& name, DType dtype, std::vector<int64_
 
 void MemoryTensors::add_f32(const std::string& name, std::vector<int64_t> shape,
                             const std::vector<float>& v) {
-  std::vector<std::byte> bytes(v.size() * 4);
-  std::memcpy(bytes.data(), v.data(), bytes.size());
-  add(name, DType::F32, std::move(shape), std::move(bytes));
+  add_rounded(name, DType::F32, std::move(shape), v);
+}
+
+void MemoryTensors::add_rounded(const std::string& name, DType dtype, std::vector<int64_t> shape,
+                                const std::vector<float>& v) {
+  if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
+    throw std::invalid_argument("MemoryTensors::add_rounded: " + name + ": cannot store " + dtype_name(dtype));
+  std::vector<std::byte> bytes(v.size() * dtype_size(dtype));
+  if (dtype == DType::F32) {
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+  } else {
+    for (size_t i = 0; i < v.size(); ++i) {
+      const uint16_t h = dtype == DType::BF16 ? f32_to_bf16(v[i]) : f32_to_f16(v[i]);
+      std::memcpy(&bytes[2 * i], &h, 2);
+    }
+  }
+  add(name, dtype, std::move(shape), std::move(bytes));
 }
 
 std::optional<TensorView> MemoryTensors::find(const std::string& name) const {

@@ -29,6 +29,8 @@ class MemoryTensors : public TensorSource {
   void add(const std::string& name, DType dtype, std::vector<int64_t> shape,
            std::vector<std::byte> bytes);
   void add_f32(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v);
+  // v stored as dtype F32, BF16 or F16 (rounded to nearest even); std::invalid_argument otherwise.
+  void add_rounded(const std::string& name, DType dtype, std::vector<int64_t> shape, const std::vector<float>& v);
   std::optional<TensorView> find(const std::string& name) const override;
   std::vector<std::string> names() const override;
   std::string origin(const std::string&) const override { return "memory"; }

@@ -2,7 +2,6 @@
 #include "train/checkpoint_io.h"
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -175,19 +174,10 @@ namespace {
 
 std::shared_ptr<MemoryTensors> convert(const TensorSource& src, const std::string& dtype) {
   auto out = std::make_shared<MemoryTensors>();
+  const DType to = dtype == "f32" ? DType::F32 : dtype == "bf16" ? DType::BF16 : DType::F16;
   for (const auto& n : src.names()) {
     const auto t = *src.find(n);
-    const auto v = to_f32(t);
-    if (dtype == "f32") {
-      out->add_f32(n, t.shape, v);
-      continue;
-    }
-    std::vector<std::byte> bytes(v.size() * 2);
-    for (size_t i = 0; i < v.size(); ++i) {
-      const uint16_t h = dtype == "bf16" ? f32_to_bf16(v[i]) : f32_to_f16(v[i]);
-      std::memcpy(&bytes[2 * i], &h, 2);
-    }
-    out->add(n, dtype == "bf16" ? DType::BF16 : DType::F16, t.shape, std::move(bytes));
+    out->add_rounded(n, to, t.shape, to_f32(t));
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -47,6 +48,26 @@ TEST(Safetensors, WriteThenReadRoundTrips) {
   EXPECT_EQ(to_f32(*f.find("a.weight")), (std::vector<float>{1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(f.find("a.weight")->shape, (std::vector<int64_t>{2, 3}));
   EXPECT_FALSE(f.find("missing"));
+}
+
+TEST(MemoryTensors, AddRoundedStoresF16AndBf16Bits) {
+  MemoryTensors m;
+  // 1.00390625 is halfway between two bfloat16 values and rounds to the even one, 1.0 (0x3f80);
+  // in f16 it is exact (0x3c04). -2 is 0xc000 in both.
+  m.add_rounded("h", DType::F16, {2}, {1.00390625f, -2.0f});
+  m.add_rounded("b", DType::BF16, {2}, {1.00390625f, -2.0f});
+  m.add_rounded("f", DType::F32, {1}, {0.1f});
+  const auto bits = [&](const char* name, size_t i) {
+    uint16_t h;
+    std::memcpy(&h, m.find(name)->data + 2 * i, 2);
+    return h;
+  };
+  EXPECT_EQ(bits("h", 0), 0x3c04);
+  EXPECT_EQ(bits("h", 1), 0xc000);
+  EXPECT_EQ(bits("b", 0), 0x3f80);
+  EXPECT_EQ(bits("b", 1), 0xc000);
+  EXPECT_EQ(to_f32(*m.find("f")), (std::vector<float>{0.1f}));
+  EXPECT_THROW(m.add_rounded("i", DType::I8, {1}, {1.0f}), std::invalid_argument);
 }
 
 TEST(Config, HfDefaultsAndDerivations) {
