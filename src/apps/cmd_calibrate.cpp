@@ -53,9 +53,9 @@ std::vector<std::vector<float>> probabilities(const std::vector<Prediction>& pre
   return p;
 }
 
-nlohmann::ordered_json scores(const EvalReport& r, double nll) {
+nlohmann::ordered_json scores(const EvalReport& r) {
   nlohmann::ordered_json j;
-  j["nll"] = nll;
+  j["nll"] = r.nll;
   j["ece"] = r.ece;
   j["accuracy"] = r.accuracy;
   j["macro_f1"] = r.macro_f1;
@@ -94,11 +94,12 @@ void add_calibrate(CLI::App& app, Runner* run) {
       for (const auto& r : ds.rows) gold.push_back(r.label);
 
       const auto before = classify_rows(clf, ds, "calibrate");
-      const auto p0 = probabilities(before);
-      const double b = fit_inverse_temperature(p0, gold);
-      if (b <= 1.0 / 20 * 1.001 || b >= 20 * 0.999)
+      const double b = fit_inverse_temperature(probabilities(before), gold);
+      const double bound = kMaxInverseTemperature;
+      if (b <= 1.001 / bound || b >= 0.999 * bound)
         throw Error("calibrate: the best temperature for " + o->data + " lies at the search's bound (" +
-                    std::to_string(1.0 / b) + "; 1/20 to 20), as when " +
+                    std::to_string(1.0 / b) + "; 1/" + std::to_string(static_cast<int>(bound)) + " to " +
+                    std::to_string(static_cast<int>(bound)) + "), as when " +
                     (b > 1 ? "every row is right" : "the labels look unrelated to the texts") +
                     "; nothing written. Fit on a larger held-out file such as the validation split");
       if (ds.rows.size() < 100)
@@ -120,7 +121,6 @@ void add_calibrate(CLI::App& app, Runner* run) {
 
       const Classifier calibrated = Classifier::load(tmp.string(), o->m.clf);
       const auto after = classify_rows(calibrated, ds, "check");
-      const double nll0 = tempered_nll(p0, gold, 1.0), nll1 = tempered_nll(probabilities(after), gold, 1.0);
       const EvalReport r0 = evaluate_predictions(clf.labels(), ds, before, false);
       const EvalReport r1 = evaluate_predictions(clf.labels(), ds, after, false);
       size_t changed = 0;
@@ -134,13 +134,13 @@ void add_calibrate(CLI::App& app, Runner* run) {
       j["data"] = o->data;
       j["rows"] = ds.rows.size();
       j["bad_rows_skipped"] = ds.bad_rows;
-      j["before"] = scores(r0, nll0);
-      j["after"] = scores(r1, nll1);
+      j["before"] = scores(r0);
+      j["after"] = scores(r1);
       j["labels_changed"] = changed;
-      if (!(nll1 < nll0)) {
+      if (!(r1.nll < r0.nll)) {
         fs::remove_all(tmp);
         throw Error("calibrate: temperature " + std::to_string(1.0 / b) + " does not lower the negative log-likelihood on " +
-                    o->data + " (" + std::to_string(nll0) + " -> " + std::to_string(nll1) + "); nothing written");
+                    o->data + " (" + std::to_string(r0.nll) + " -> " + std::to_string(r1.nll) + "); nothing written");
       }
       write_file_atomic((tmp / "calibration.json").string(), j.dump(2) + "\n");
       if (fs::exists(out)) fs::remove(out);  // the empty directory checked above

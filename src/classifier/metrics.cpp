@@ -97,7 +97,7 @@ double tempered_nll(const std::vector<std::vector<float>>& probabilities, const 
 
 double fit_inverse_temperature(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold) {
   const double phi = (std::sqrt(5.0) - 1) / 2;
-  double lo = std::log(1.0 / 20), hi = std::log(20.0);
+  double lo = -std::log(kMaxInverseTemperature), hi = std::log(kMaxInverseTemperature);
   const auto f = [&](double u) { return tempered_nll(probabilities, gold, std::exp(u)); };
   double a = hi - phi * (hi - lo), c = lo + phi * (hi - lo), fa = f(a), fc = f(c);
   for (int it = 0; it < 80; ++it) {

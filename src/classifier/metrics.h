@@ -44,8 +44,9 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
 // softmax(b * log p), b the inverse temperature. tempered_nll is the mean negative log-likelihood
 // of the gold labels under it (probabilities below 1e-30 read as 1e-30).
 double tempered_nll(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold, double b);
-// The b in [1/20, 20] that minimizes tempered_nll (convex in b; golden-section search on log b).
-// Throws std::invalid_argument for no rows or mismatched sizes.
+// The b in [1/kMaxInverseTemperature, kMaxInverseTemperature] that minimizes tempered_nll (convex
+// in b; golden-section search on log b). Throws std::invalid_argument for no rows or mismatched sizes.
+inline constexpr double kMaxInverseTemperature = 20;
 double fit_inverse_temperature(const std::vector<std::vector<float>>& probabilities, const std::vector<int>& gold);
 
 nlohmann::ordered_json report_json(const EvalReport& r);
