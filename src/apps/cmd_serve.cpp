@@ -209,8 +209,7 @@ void add_serve(CLI::App& app, Runner* run) {
 
       const int port = o->port == 0 ? svr.bind_to_any_port(o->host) : (svr.bind_to_port(o->host, o->port) ? o->port : -1);
       if (port < 0) throw std::runtime_error("cannot listen on " + o->host + ":" + std::to_string(o->port));
-      const int pass_threads = batcher ? plan.threads
-                                       : (clf.options().threads > 0 ? clf.options().threads : kernels::available_cores());
+      const int pass_threads = batcher ? plan.threads : kernels::threads_for(clf.options().threads);
       const std::string compute = (batcher ? "up to " + std::to_string(plan.passes) + " passes at once, "
                                            : std::string("a pass per request, ")) +
                                   std::to_string(pass_threads) + (pass_threads == 1 ? " thread" : " threads") + " each";

@@ -4,7 +4,8 @@
 #include <omp.h>
 
 namespace emot5::kernels {
-void set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs()); }
+void set_num_threads(int n) { omp_set_num_threads(threads_for(n)); }
+int threads_for(int n) { return n > 0 ? n : available_cores(); }
 int num_threads() { return omp_get_max_threads(); }
 int available_cores() { return omp_get_num_procs(); }
 }  // namespace emot5::kernels

@@ -3,6 +3,7 @@
 
 namespace emot5::kernels {
 void set_num_threads(int n);  // n <= 0: all cores
+int threads_for(int n);       // the threads set_num_threads(n) uses: n, or all cores for n <= 0
 int num_threads();
 int available_cores();  // the processors this process may run on (0 threads means these)
 }  // namespace emot5::kernels
