@@ -99,8 +99,9 @@ PieceVectors read_piece_vectors(const std::string& path, const std::vector<std::
     if (auto it = exact.find(word); it != exact.end()) take(it->second, 2);
     if (auto it = lower.find(word); it != lower.end()) take(it->second, 1);
   };
-  // word2vec's first line "COUNT DIM" is a header when the next line has a word and DIM numbers;
-  // otherwise (a 1-dimensional file whose first word is a number, "1 2") it is a vector too.
+  // word2vec's first line "COUNT DIM" is a header when DIM > 0 and the next line has a word and at
+  // least DIM numbers; otherwise (a 1-dimensional file whose first word is a number, "1 2") it is a
+  // vector too.
   std::string line, header;  // header: the first line while it may be word2vec's header
   size_t header_dim = 0;
   int64_t lineno = 0;
