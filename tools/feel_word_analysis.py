@@ -31,6 +31,7 @@ somewhat just totally completely much less all as even still that the like how t
 also fairly slightly truly genuinely strangely oddly particularly especially terribly deeply absolutely utterly
 almost kinda sorta im i am was is it and to be in about for with when what if but at my me""".split())
 GROUPS = ["no feel word", "unseen", "clear", "clear, rare", "ambiguous", "ambiguous, rare"]
+CLEAR_SHARE, CLEAR_SEEN = 0.7, 5  # a word is clear with one label on 70%+ of its texts; rare below 5 texts
 
 
 def feel_words(text):
@@ -52,12 +53,12 @@ def feel_word(text):
 
 
 def clear_label(c):
-    """The label of 70% or more of a word's 5 or more training texts, else None."""
+    """The label of CLEAR_SHARE or more of a word's CLEAR_SEEN or more training texts, else None."""
     seen = sum(c.values())
-    if seen < 5:
+    if seen < CLEAR_SEEN:
         return None
     top, top_n = c.most_common(1)[0]
-    return top if top_n / seen >= 0.7 else None
+    return top if top_n / seen >= CLEAR_SHARE else None
 
 
 def rows(path):
@@ -105,7 +106,7 @@ def main():
             c = counts[k]
             seen = sum(c.values())
             top, top_n = c.most_common(1)[0]
-            g = ("clear" if top_n / seen >= 0.7 else "ambiguous") + (", rare" if seen < 5 else "")
+            g = ("clear" if top_n / seen >= CLEAR_SHARE else "ambiguous") + (", rare" if seen < CLEAR_SEEN else "")
         n[g] += 1
         ok[g] += p["label"] == r["label"]
         rule_ok[g] += top == r["label"]
