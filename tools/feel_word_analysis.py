@@ -62,8 +62,17 @@ def clear_label(c):
 
 
 def rows(path):
+    """The JSON lines of `path`, each with a text and a label; a bad line stops with its file and line."""
+    out = []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+        for n, line in enumerate(f, 1):
+            try:
+                r = json.loads(line)
+                r["text"], r["label"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise SystemExit(f"{path}:{n}: {e!r}")
+            out.append(r)
+    return out
 
 
 def main():
