@@ -14,9 +14,9 @@ namespace emot5::train {
 std::string better_openblas_core(std::string_view loaded, const kernels::CpuInfo& cpu) {
   // OpenBLAS's DYNAMIC_ARCH cores (driver/others/dynamic.c) whose kernels stop short of AVX2.
   static constexpr std::array<std::string_view, 20> kPreAvx2 = {
-      "Unknown", "Katmai",  "Coppermine",   "Northwood", "Prescott", "Banias", "Atom",
-      "Core2",   "Penryn",  "Dunnington",   "Nehalem",   "Athlon",   "Opteron", "Opteron_SSE3",
-      "Barcelona", "Nano", "Sandybridge", "Bobcat", "Bulldozer", "Piledriver"};
+      "Unknown", "Katmai",  "Coppermine", "Northwood", "Prescott",     "Banias",    "Atom",
+      "Core2",   "Penryn",  "Dunnington", "Nehalem",   "Athlon",       "Opteron",   "Opteron_SSE3",
+      "Nano",    "Bobcat",  "Bulldozer",  "Barcelona", "Sandybridge",  "Piledriver"};
   if (std::find(kPreAvx2.begin(), kPreAvx2.end(), loaded) == kPreAvx2.end()) return "";
   if (cpu.avx512f && cpu.avx512bw) return "SkylakeX";
   if (cpu.avx2 && cpu.fma) return "Haswell";
