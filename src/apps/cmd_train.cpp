@@ -96,6 +96,13 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--unk-dropout", o->unk_dropout,
                   "classify: replace each input token by <unk> with this probability while training")
       ->capture_default_str()->check(CLI::Range(0.0, 0.9))->group(g_rec);
+  cmd->add_option("--subword-nbest", o->subword_nbest,
+                  "classify: subword regularization, training on segmentations drawn from each word's N best "
+                  "(0: off)")
+      ->capture_default_str()->check(CLI::Range(0, 64))->group(g_rec);
+  cmd->add_option("--subword-alpha", o->subword_alpha,
+                  "classify: with --subword-nbest, draw a segmentation with probability proportional to p^alpha")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0))->group(g_rec);
   cmd->add_option("--word-vectors", o->word_vectors,
                   "Fresh model: whole-word pieces start from these word vectors (GloVe/word2vec text format)")
       ->group(g_model);

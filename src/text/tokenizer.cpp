@@ -75,6 +75,11 @@ void on_piece(void* ctx, int id, const char* piece, size_t piece_len, const char
 
 void on_text(void* ctx, const char* text, size_t len) { static_cast<std::string*>(ctx)->assign(text, len); }
 
+void require_utf8(std::string_view text) {
+  const size_t bad = find_invalid_utf8(text);
+  if (bad != std::string_view::npos) throw Error("text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+}
+
 }  // namespace
 
 struct Tokenizer::Impl {
@@ -144,9 +149,7 @@ void Tokenizer::encode_segment(std::string_view seg, Encoding* out, bool pieces)
 }
 
 void Tokenizer::encode_into(std::string_view text, Encoding* out, bool pieces) const {
-  const size_t bad = find_invalid_utf8(text);
-  if (bad != std::string_view::npos)
-    throw Error("text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  require_utf8(text);
   size_t start = 0, i = 0;
   while (i < text.size()) {
     if (text[i] != '<') {
@@ -180,6 +183,16 @@ void Tokenizer::encode_into(std::string_view text, Encoding* out, bool pieces) c
     start = i;
   }
   encode_segment(text.substr(start), out, pieces);
+}
+
+std::vector<Segmentation> Tokenizer::segmentations(std::string_view word, int n) const {
+  require_utf8(word);
+  std::vector<Segmentation> out;
+  auto sink = [](void* ctx, const int* ids, size_t k, float score) {
+    static_cast<std::vector<Segmentation>*>(ctx)->push_back(Segmentation{std::vector<int>(ids, ids + k), score});
+  };
+  if (n > 0) impl_->api->nbest_encode(impl_->model, word.data(), word.size(), n, sink, &out);
+  return out;
 }
 
 std::vector<int> Tokenizer::encode_plain(std::string_view text) const {

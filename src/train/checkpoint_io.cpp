@@ -50,7 +50,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
           {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
           {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout},
-          {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout},
+          {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}, {"subword_nbest", o.subword_nbest},
+          {"subword_alpha", o.subword_alpha},
           {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding},
           {"embedding_lr_scale", o.embedding_lr_scale}};
 }
@@ -78,6 +79,8 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("token_dropout", &o.token_dropout);
   get("unk_below", &o.unk_below);
   get("unk_dropout", &o.unk_dropout);
+  get("subword_nbest", &o.subword_nbest);
+  get("subword_alpha", &o.subword_alpha);
   get("word_vectors", &o.word_vectors);
   get("freeze_embedding", &o.freeze_embedding);
   get("embedding_lr_scale", &o.embedding_lr_scale);

@@ -23,6 +23,7 @@
 #include "text/tokenizer.h"
 #include "train/checkpoint_io.h"
 #include "train/denoise.h"
+#include "train/subword_sampling.h"
 #include "train/word_vectors.h"
 
 namespace emot5::train {
@@ -149,15 +150,18 @@ TorchBatch make_batch(const std::vector<const std::vector<int>*>& inputs, const 
 struct InputNoise {
   double token_dropout = 0.0, unk_dropout = 0.0;
   int unk_id = 2;
+  const SubwordSampler* subwords = nullptr;  // re-cuts the words first
+  int max_tokens = 0;
 };
 
 TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const LabelSet& ls, int start_id,
                       torch::Device dev, const InputNoise& noise = {}, std::mt19937_64* rng = nullptr) {
   std::vector<std::vector<int>> dropped;
-  if (noise.token_dropout > 0 || noise.unk_dropout > 0) {
-    for (size_t i : idx)
-      dropped.push_back(mask_tokens(drop_tokens(data.inputs[i], noise.token_dropout, 1, *rng), noise.unk_dropout,
-                                    noise.unk_id, 1, *rng));
+  if (noise.token_dropout > 0 || noise.unk_dropout > 0 || noise.subwords) {
+    for (size_t i : idx) {
+      const auto cut = noise.subwords ? noise.subwords->sample(data.inputs[i], *rng, noise.max_tokens) : data.inputs[i];
+      dropped.push_back(mask_tokens(drop_tokens(cut, noise.token_dropout, 1, *rng), noise.unk_dropout, noise.unk_id, 1, *rng));
+    }
   }
   std::vector<const std::vector<int>*> inputs;
   std::vector<std::vector<int>> targets;
@@ -346,6 +350,7 @@ int run_training(const TrainOptions& cli) {
   if (!denoise && o.objective != "classify") throw std::invalid_argument("--objective must be classify or denoise");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
   if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
+  if (denoise && o.subword_nbest > 0) throw std::invalid_argument("--subword-nbest needs --objective classify");
   if (denoise && (o.unk_below > 0 || o.unk_dropout > 0))
     throw std::invalid_argument(std::string(o.unk_below > 0 ? "--unk-below" : "--unk-dropout") + " needs --objective classify");
   if (o.threads > 0) torch::set_num_threads(o.threads);
@@ -427,7 +432,14 @@ int run_training(const TrainOptions& cli) {
     std::cerr << "--unk-below " << o.unk_below << ": " << rare.size() << " of " << config.vocab_size
               << " token ids read as <unk>\n";
   }
-  const InputNoise noise{o.token_dropout, o.unk_dropout, tok.unk_id()};
+  std::unique_ptr<SubwordSampler> subwords;
+  if (o.subword_nbest > 0) {
+    subwords = std::make_unique<SubwordSampler>(tok, o.subword_nbest, o.subword_alpha);
+    subwords->prepare(train.inputs);
+    std::cerr << "--subword-nbest " << o.subword_nbest << " --subword-alpha " << o.subword_alpha << ": "
+              << 100.0 * subwords->change_rate(train.inputs) << "% of the training words re-cut on average\n";
+  }
+  const InputNoise noise{o.token_dropout, o.unk_dropout, tok.unk_id(), subwords.get(), o.max_input_tokens};
   torch::Tensor class_weight;
   if (o.class_weights == "balanced") {
     std::vector<float> w(static_cast<size_t>(config.vocab_size), 1.0f);

@@ -60,6 +60,11 @@ struct TrainOptions {
   // classify: replace each input token by <unk> with this probability at every step (a function
   // of (seed, step)); 0 = off.
   double unk_dropout = 0.0;
+  // classify: subword regularization (train/subword_sampling.h): each training text's words are
+  // re-cut at every step by a draw from their `subword_nbest` most likely segmentations, with
+  // probability proportional to p^subword_alpha (a function of (seed, step)); 0 = off.
+  int subword_nbest = 0;
+  double subword_alpha = 0.2;
   // Whole-word pieces of the embedding start from these word vectors (GloVe/word2vec text
   // format; train/word_vectors.h), replacing their rows of a fresh model or of --init's (not on
   // --resume). Empty = off.

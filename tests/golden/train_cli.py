@@ -230,6 +230,21 @@ with tempfile.TemporaryDirectory() as tmp:
                         texts, "--out", os.path.join(tmp, "udn"), "--max-steps", "1"])
     check(code != 0 and "--unk-below needs --objective classify" in err, f"--unk-below with denoise: {code} {err[-200:]}")
 
+    # --subword-nbest / --subword-alpha: the words are re-cut at random each step (the log says how
+    # many); the run differs from one without it, stays exact across stop + resume, and is
+    # refused with the denoising objective.
+    sw, sw2 = os.path.join(tmp, "sw"), os.path.join(tmp, "sw2")
+    sw_extra = ["--subword-nbest", "8", "--subword-alpha", "0.1"]
+    code, _, err = run(td_args(sw, sw_extra))
+    check(code == 0 and "of the training words re-cut" in err and weights(sw) != weights(td0),
+          f"--subword-nbest changes the run: {code} {err[-300:]}")
+    code, _, err = run(td_args(sw2, sw_extra + ["--stop-after", "5"]))
+    code2, _, err2 = run(["train", "--resume", sw2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and weights(sw2) == weights(sw), f"--subword-nbest stop + resume is exact: {err2[-300:]}")
+    code, _, err = run(["train", "--objective", "denoise", "--subword-nbest", "4", "--preset", "t5-tiny", "--data",
+                        texts, "--out", os.path.join(tmp, "swdn"), "--max-steps", "1"])
+    check(code != 0 and "--subword-nbest needs --objective classify" in err, f"--subword-nbest with denoise: {code} {err[-200:]}")
+
     # --word-vectors / --freeze-embedding: whole-word pieces start from the given vectors (the
     # other rows as without them); a frozen embedding ends as it started, exactly across stop +
     # resume (a frozen tensor has no AdamW moments to save or load); a malformed file stops the
