@@ -187,33 +187,38 @@ with tempfile.TemporaryDirectory() as tmp:
                         "--max-steps", "2"])
     check(code == 1 and f"{texts}:1:" in err and "label" in err, f"classify needs labels: {code} {err[-300:]}")
 
-    # --token-dropout: the inputs lose tokens at random each step; the run differs from one
-    # without it and stays exact across stop + resume.
+    # Input noise (--token-dropout; --unk-below / --unk-dropout; --subword-nbest): each option
+    # changes the run (saying so in the log where `log` is given), stays exact across stop +
+    # resume, and is refused with the denoising objective.
     td_args = lambda out, extra=(): (["train", "--preset", "t5-tiny", "--data", data, "--out", out, "--max-steps", "12",
                                       "--batch-size", "8", "--lr", "1e-3", "--save-every", "4", "--threads", "1",
                                       "--seed", "3"] + list(extra))
-    td0, td, td2 = (os.path.join(tmp, n) for n in ("td0", "td", "td2"))
-    code0, _, _ = run(td_args(td0))
-    code, _, err = run(td_args(td, ["--token-dropout", "0.2"]))
-    check(code0 == 0 and code == 0 and weights(td) != weights(td0), f"--token-dropout changes the run: {err[-300:]}")
-    code, _, err = run(td_args(td2, ["--token-dropout", "0.2", "--stop-after", "5"]))
-    code2, _, err2 = run(["train", "--resume", td2, "--threads", "1"])
-    check(code == 0 and code2 == 0 and weights(td2) == weights(td), f"--token-dropout stop + resume is exact: {err2[-300:]}")
-    code, _, err = run(["train", "--objective", "denoise", "--token-dropout", "0.1", "--preset", "t5-tiny", "--data",
-                        texts, "--out", os.path.join(tmp, "tdn"), "--max-steps", "1"])
-    check(code != 0 and "--token-dropout needs --objective classify" in err, f"--token-dropout with denoise: {code} {err[-200:]}")
+    td0 = os.path.join(tmp, "td0")
+    check(run(td_args(td0))[0] == 0, "the run without input noise")
 
+    def input_noise(name, extra, log, denoise_flag):
+        out, out2 = os.path.join(tmp, name), os.path.join(tmp, name + "2")
+        code, _, err = run(td_args(out, extra))
+        check(code == 0 and log in err and weights(out) != weights(td0), f"{extra[0]} changes the run: {code} {err[-300:]}")
+        code, _, err = run(td_args(out2, extra + ["--stop-after", "5"]))
+        code2, _, err2 = run(["train", "--resume", out2, "--threads", "1"])
+        check(code == 0 and code2 == 0 and weights(out2) == weights(out), f"{extra[0]} stop + resume is exact: {err2[-300:]}")
+        code, _, err = run(["train", "--objective", "denoise", denoise_flag[0], denoise_flag[1], "--preset", "t5-tiny",
+                            "--data", texts, "--out", os.path.join(tmp, name + "dn"), "--max-steps", "1"])
+        check(code != 0 and f"{denoise_flag[0]} needs --objective classify" in err,
+              f"{denoise_flag[0]} with denoise: {code} {err[-200:]}")
+        return out
+
+    # --token-dropout: the inputs lose tokens at random each step.
+    input_noise("td", ["--token-dropout", "0.2"], "", ("--token-dropout", "0.1"))
+    # --subword-nbest / --subword-alpha: the words are re-cut at random each step.
+    input_noise("sw", ["--subword-nbest", "8", "--subword-alpha", "0.1"], "of the training words re-cut",
+                ("--subword-nbest", "4"))
     # --unk-below / --unk-dropout: rare tokens read as <unk>, others replaced by <unk> at random;
-    # exact across stop + resume; the saved model gives the rare rows <unk>'s embedding, so the
-    # engine's evaluation of it is the trainer's last one.
-    unk_extra = ["--unk-below", "2", "--unk-dropout", "0.2", "--eval-data", data]
-    u, u2 = os.path.join(tmp, "unk"), os.path.join(tmp, "unk2")
-    code, _, err = run(td_args(u, unk_extra))
-    check(code == 0 and "token ids read as <unk>" in err and weights(u) != weights(td0),
-          f"--unk-below/--unk-dropout change the run: {code} {err[-300:]}")
-    code, _, err = run(td_args(u2, unk_extra + ["--stop-after", "5"]))
-    code2, _, err2 = run(["train", "--resume", u2, "--threads", "1"])
-    check(code == 0 and code2 == 0 and weights(u2) == weights(u), f"--unk-below stop + resume is exact: {err2[-300:]}")
+    # the saved model gives the rare rows <unk>'s embedding, so the engine's evaluation of it is
+    # the trainer's last one.
+    u = input_noise("unk", ["--unk-below", "2", "--unk-dropout", "0.2", "--eval-data", data], "token ids read as <unk>",
+                    ("--unk-below", "2"))
     if os.path.exists(os.path.join(u, "model.safetensors")):
         emb = tensors(os.path.join(u, "model.safetensors"))["shared.weight"]
         width = len(emb) // 32128  # f32 rows of the 32128-token vocabulary
@@ -226,24 +231,6 @@ with tempfile.TemporaryDirectory() as tmp:
         check(code == 0 and abs(rep["accuracy"] - logged[-1]["eval_accuracy"]) < 1e-9
               and abs(rep["macro_f1"] - logged[-1]["eval_macro_f1"]) < 1e-9,
               f"--unk-below: the engine scores the saved model as the trainer did: {rep.get('accuracy')} {logged[-1:]}")
-    code, _, err = run(["train", "--objective", "denoise", "--unk-below", "2", "--preset", "t5-tiny", "--data",
-                        texts, "--out", os.path.join(tmp, "udn"), "--max-steps", "1"])
-    check(code != 0 and "--unk-below needs --objective classify" in err, f"--unk-below with denoise: {code} {err[-200:]}")
-
-    # --subword-nbest / --subword-alpha: the words are re-cut at random each step (the log says how
-    # many); the run differs from one without it, stays exact across stop + resume, and is
-    # refused with the denoising objective.
-    sw, sw2 = os.path.join(tmp, "sw"), os.path.join(tmp, "sw2")
-    sw_extra = ["--subword-nbest", "8", "--subword-alpha", "0.1"]
-    code, _, err = run(td_args(sw, sw_extra))
-    check(code == 0 and "of the training words re-cut" in err and weights(sw) != weights(td0),
-          f"--subword-nbest changes the run: {code} {err[-300:]}")
-    code, _, err = run(td_args(sw2, sw_extra + ["--stop-after", "5"]))
-    code2, _, err2 = run(["train", "--resume", sw2, "--threads", "1"])
-    check(code == 0 and code2 == 0 and weights(sw2) == weights(sw), f"--subword-nbest stop + resume is exact: {err2[-300:]}")
-    code, _, err = run(["train", "--objective", "denoise", "--subword-nbest", "4", "--preset", "t5-tiny", "--data",
-                        texts, "--out", os.path.join(tmp, "swdn"), "--max-steps", "1"])
-    check(code != 0 and "--subword-nbest needs --objective classify" in err, f"--subword-nbest with denoise: {code} {err[-200:]}")
 
     # --word-vectors / --freeze-embedding: whole-word pieces start from the given vectors (the
     # other rows as without them); a frozen embedding ends as it started, exactly across stop +
