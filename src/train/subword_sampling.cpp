@@ -25,8 +25,8 @@ SubwordSampler::SubwordSampler(const Tokenizer& tok, int nbest, double alpha) : 
   for (int id = 0; id < first_special_; ++id) opens_word_[static_cast<size_t>(id)] = tok.id_to_piece(id).starts_with(kSpace);
 }
 
-std::vector<std::pair<size_t, size_t>> SubwordSampler::words(const std::vector<int>& ids) const {
-  std::vector<std::pair<size_t, size_t>> out;
+std::vector<std::vector<int>> SubwordSampler::words(const std::vector<int>& ids) const {
+  std::vector<std::vector<int>> out;
   auto special = [&](int id) {
     return id < 0 || id >= first_special_ || id == tok_.pad_id() || id == tok_.eos_id() || id == tok_.unk_id();
   };
@@ -34,7 +34,7 @@ std::vector<std::pair<size_t, size_t>> SubwordSampler::words(const std::vector<i
     size_t j = i + 1;
     if (!special(ids[i]))
       while (j < ids.size() && !special(ids[j]) && !opens_word_[static_cast<size_t>(ids[j])]) ++j;
-    out.emplace_back(i, j);
+    out.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(i), ids.begin() + static_cast<std::ptrdiff_t>(j));
     i = j;
   }
   return out;
@@ -72,18 +72,22 @@ const SubwordSampler::Choices& SubwordSampler::choices(const std::vector<int>& w
   return cache_.emplace(key, std::move(c)).first->second;
 }
 
-void SubwordSampler::prepare(const std::vector<std::vector<int>>& texts) {
+double SubwordSampler::prepare(const std::vector<std::vector<int>>& texts) {
+  double changed = 0;
+  size_t n = 0;
   for (const auto& t : texts)
-    for (const auto& [b, e] : words(t))
-      choices(std::vector<int>(t.begin() + static_cast<std::ptrdiff_t>(b), t.begin() + static_cast<std::ptrdiff_t>(e)));
+    for (const auto& word : words(t)) {
+      changed += 1.0 - choices(word).cumulative.front();
+      ++n;
+    }
+  return n ? changed / static_cast<double>(n) : 0.0;
 }
 
 std::vector<int> SubwordSampler::sample(const std::vector<int>& ids, std::mt19937_64& rng, int max_length) const {
   std::vector<int> out;
   out.reserve(ids.size() + 8);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  for (const auto& [b, e] : words(ids)) {
-    const std::vector<int> word(ids.begin() + static_cast<std::ptrdiff_t>(b), ids.begin() + static_cast<std::ptrdiff_t>(e));
+  for (const auto& word : words(ids)) {
     const Choices& c = choices(word);
     size_t k = 0;
     if (c.cuts.size() > 1) {
@@ -99,18 +103,6 @@ std::vector<int> SubwordSampler::sample(const std::vector<int>& ids, std::mt1993
     if (last == tok_.eos_id()) out.back() = last;
   }
   return out;
-}
-
-double SubwordSampler::change_rate(const std::vector<std::vector<int>>& texts) const {
-  double changed = 0;
-  size_t n = 0;
-  for (const auto& t : texts)
-    for (const auto& [b, e] : words(t)) {
-      const Choices& c = choices(std::vector<int>(t.begin() + static_cast<std::ptrdiff_t>(b), t.begin() + static_cast<std::ptrdiff_t>(e)));
-      changed += 1.0 - c.cumulative.front();
-      ++n;
-    }
-  return n ? changed / static_cast<double>(n) : 0.0;
 }
 
 }  // namespace emot5::train

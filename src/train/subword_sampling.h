@@ -28,12 +28,10 @@ class SubwordSampler {
   std::vector<int> sample(const std::vector<int>& ids, std::mt19937_64& rng, int max_length = 0) const;
 
   // Fills the cache for every word of `texts` (sample() then never calls SentencePiece and may be
-  // called from several threads at once).
-  void prepare(const std::vector<std::vector<int>>& texts);
-
-  // Share of the words of `texts`, counted with repeats, whose expected segmentation is not the
-  // standard one: how much the sampling changes (for the log).
-  double change_rate(const std::vector<std::vector<int>>& texts) const;
+  // called from several threads at once). Returns the share of those words, counted with
+  // repeats, whose drawn segmentation is expected not to be the standard one: how much the
+  // sampling changes (for the log).
+  double prepare(const std::vector<std::vector<int>>& texts);
 
  private:
   struct Choices {
@@ -41,8 +39,8 @@ class SubwordSampler {
     std::vector<double> cumulative;      // cumulative probabilities, last = 1
   };
   const Choices& choices(const std::vector<int>& word) const;
-  // [begin, end) of each word of `ids`; special tokens are words of their own and are not sampled.
-  std::vector<std::pair<size_t, size_t>> words(const std::vector<int>& ids) const;
+  // The words of `ids`, in order; special tokens are words of their own and are not sampled.
+  std::vector<std::vector<int>> words(const std::vector<int>& ids) const;
 
   const Tokenizer& tok_;
   int nbest_;

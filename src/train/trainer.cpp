@@ -435,9 +435,9 @@ int run_training(const TrainOptions& cli) {
   std::unique_ptr<SubwordSampler> subwords;
   if (o.subword_nbest > 0) {
     subwords = std::make_unique<SubwordSampler>(tok, o.subword_nbest, o.subword_alpha);
-    subwords->prepare(train.inputs);
+    const double rate = subwords->prepare(train.inputs);
     std::cerr << "--subword-nbest " << o.subword_nbest << " --subword-alpha " << o.subword_alpha << ": "
-              << 100.0 * subwords->change_rate(train.inputs) << "% of the training words re-cut on average\n";
+              << 100.0 * rate << "% of the training words re-cut on average\n";
   }
   const InputNoise noise{o.token_dropout, o.unk_dropout, tok.unk_id(), subwords.get(), o.max_input_tokens};
   torch::Tensor class_weight;

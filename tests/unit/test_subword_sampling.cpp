@@ -67,10 +67,10 @@ TEST(SubwordSampler, SamplesDecodeToTheSameTextAndKeepSpecials) {
 TEST(SubwordSampler, AlphaControlsHowOftenTheCutChanges) {
   std::vector<std::vector<int>> texts;
   for (const char* text : kTexts) texts.push_back(tok().encode(text));
-  const SubwordSampler keep(tok(), 8, 50.0), flat(tok(), 8, 0.0), one(tok(), 1, 0.0);
-  EXPECT_LT(keep.change_rate(texts), 0.01);
-  EXPECT_GT(flat.change_rate(texts), 0.5);
-  EXPECT_EQ(one.change_rate(texts), 0.0);
+  SubwordSampler keep(tok(), 8, 50.0), flat(tok(), 8, 0.0), one(tok(), 1, 0.0);
+  EXPECT_LT(keep.prepare(texts), 0.01);
+  EXPECT_GT(flat.prepare(texts), 0.5);
+  EXPECT_EQ(one.prepare(texts), 0.0);
   std::mt19937_64 rng(7);
   for (const auto& ids : texts) EXPECT_EQ(one.sample(ids, rng), ids);
 }
