@@ -66,6 +66,10 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--seed", o->seed, "Seed (init, data order, dropout)")->capture_default_str()->group(g_rec);
   cmd->add_option("--dropout", o->dropout, "Dropout (default: config.json's dropout_rate)")->group(g_rec);
   cmd->add_option("--label-smoothing", o->label_smoothing, "Label smoothing")->capture_default_str()->group(g_rec);
+  cmd->add_option("--smooth-over", o->smooth_over,
+                  "Where label smoothing goes: vocab (HF: the whole vocabulary, every target token) or labels "
+                  "(the label words, at the label's token)")
+      ->capture_default_str()->check(CLI::IsMember({"vocab", "labels"}))->group(g_rec);
   cmd->add_option("--class-weights", o->class_weights, "none or balanced")->capture_default_str()->group(g_rec);
   cmd->add_option("--max-grad-norm", o->max_grad_norm, "Gradient clipping")->capture_default_str()->group(g_rec);
   cmd->add_flag("--no-shuffle", o->no_shuffle, "Batches in file order")->group(g_rec);

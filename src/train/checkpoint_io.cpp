@@ -41,6 +41,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"label_field", o.label_field}, {"prefix", o.prefix}, {"labels", o.labels},
           {"skip_bad_rows", o.skip_bad_rows}, {"max_input_tokens", o.max_input_tokens}, {"lr", o.lr},
           {"weight_decay", o.weight_decay}, {"label_smoothing", o.label_smoothing},
+          {"smooth_over", o.smooth_over},
           {"max_grad_norm", o.max_grad_norm}, {"adam_beta1", o.adam_beta1}, {"adam_beta2", o.adam_beta2},
           {"adam_eps", o.adam_eps}, {"batch_size", o.batch_size}, {"epochs", o.epochs},
           {"warmup_steps", o.warmup_steps}, {"max_steps", o.max_steps}, {"seed", o.seed},
@@ -66,6 +67,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("text_field", &o.text_field); get("label_field", &o.label_field); get("prefix", &o.prefix);
   get("labels", &o.labels); get("skip_bad_rows", &o.skip_bad_rows); get("max_input_tokens", &o.max_input_tokens);
   get("lr", &o.lr); get("weight_decay", &o.weight_decay); get("label_smoothing", &o.label_smoothing);
+  get("smooth_over", &o.smooth_over);
   get("max_grad_norm", &o.max_grad_norm); get("adam_beta1", &o.adam_beta1); get("adam_beta2", &o.adam_beta2);
   get("adam_eps", &o.adam_eps); get("batch_size", &o.batch_size); get("epochs", &o.epochs);
   get("warmup_steps", &o.warmup_steps); get("max_steps", &o.max_steps); get("seed", &o.seed);

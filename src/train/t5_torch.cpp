@@ -188,11 +188,27 @@ torch::Tensor TorchT5::forward(const TorchBatch& b, bool train) {
   return decode(b.decoder_input_ids, enc, b.attention_mask, train);
 }
 
-torch::Tensor TorchT5::loss(const TorchBatch& b, bool train, double label_smoothing, const torch::Tensor& class_weight) {
-  const auto logits = forward(b, train);
-  auto opts = F::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(label_smoothing);
-  if (class_weight.defined()) opts = opts.weight(class_weight);
-  return F::cross_entropy(logits.view({-1, logits.size(-1)}).to(torch::kFloat32), b.labels.view({-1}), opts);
+torch::Tensor TorchT5::loss(const TorchBatch& b, bool train, const LossOptions& o) {
+  const auto logits = forward(b, train).to(torch::kFloat32);
+  if (!o.smooth_ids.defined() || o.label_smoothing == 0.0) {
+    auto opts = F::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(o.label_smoothing);
+    if (o.class_weight.defined()) opts = opts.weight(o.class_weight);
+    return F::cross_entropy(logits.view({-1, logits.size(-1)}), b.labels.view({-1}), opts);
+  }
+  // Smoothing over the label set at the first position: per token, (1-e)·nll + e·mean over the
+  // set of -log p; the weighted mean over the target tokens, as above.
+  const auto logp = torch::log_softmax(logits, -1);
+  const auto valid = b.labels != -100;
+  const auto target = b.labels.clamp_min(0);
+  auto per_token = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);
+  const auto over_set = -logp.select(1, 0).index_select(1, o.smooth_ids).mean(-1);
+  const double e = o.label_smoothing;
+  per_token = torch::cat({((1.0 - e) * per_token.select(1, 0) + e * over_set).unsqueeze(1),
+                          per_token.slice(1, 1)},
+                         1);
+  auto w = valid.to(torch::kFloat32);
+  if (o.class_weight.defined()) w = w * o.class_weight.index({target});
+  return (per_token * w).sum() / w.sum();
 }
 
 torch::Tensor TorchT5::first_step_logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {

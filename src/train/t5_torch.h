@@ -22,6 +22,18 @@ struct TorchBatch {
   torch::Tensor labels;          // (B, T) int64, -100 where ignored
 };
 
+// How TorchT5::loss weighs and smooths the token cross-entropy.
+struct LossOptions {
+  double label_smoothing = 0.0;
+  // (V): a weight per target token id, as torch's cross_entropy(weight=): the mean is weighted.
+  torch::Tensor class_weight;
+  // Undefined: HF's smoothing, `label_smoothing` spread over the whole vocabulary at every target
+  // position. Defined: spread over these token ids (the label words' first tokens) at the first
+  // target position only, the later ones (the rest of the label, eos) unsmoothed: ordinary label
+  // smoothing over the classes.
+  torch::Tensor smooth_ids;
+};
+
 class TorchT5 {
  public:
   // A fresh model initialized as HF's T5PreTrainedModel._init_weights does (factor 1.0).
@@ -39,9 +51,8 @@ class TorchT5 {
 
   // Decoder logits (B, T, V). `train` enables dropout with probability config.dropout_rate.
   torch::Tensor forward(const TorchBatch& batch, bool train);
-  // Mean token cross-entropy over labels != -100, as HF computes it.
-  torch::Tensor loss(const TorchBatch& batch, bool train, double label_smoothing = 0.0,
-                     const torch::Tensor& class_weight = {});
+  // Mean token cross-entropy over labels != -100, as HF computes it (see LossOptions).
+  torch::Tensor loss(const TorchBatch& batch, bool train, const LossOptions& options = {});
   // The first decoder step's logits (B, V): what classification needs.
   torch::Tensor first_step_logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
 

@@ -42,13 +42,12 @@ double lr_factor(int64_t step, int64_t total, int64_t warmup) {
 }
 
 StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
-                         double max_grad_norm, double label_smoothing, const torch::Tensor& class_weight,
-                         double embedding_lr_scale) {
+                         double max_grad_norm, const LossOptions& loss_options, double embedding_lr_scale) {
   auto& groups = opt.param_groups();
   for (size_t g = 0; g < groups.size(); ++g)
     static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(g == kEmbeddingGroup ? lr * embedding_lr_scale : lr);
   opt.zero_grad();
-  auto loss = model.loss(batch, true, label_smoothing, class_weight);
+  auto loss = model.loss(batch, true, loss_options);
   loss.backward();
   StepStats s;
   s.loss = loss.item<double>();
@@ -349,6 +348,9 @@ int run_training(const TrainOptions& cli) {
   const bool denoise = o.objective == "denoise";
   if (!denoise && o.objective != "classify") throw std::invalid_argument("--objective must be classify or denoise");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
+  if (o.smooth_over != "vocab" && o.smooth_over != "labels")
+    throw std::invalid_argument("--smooth-over must be vocab or labels");
+  if (denoise && o.smooth_over == "labels") throw std::invalid_argument("--smooth-over needs --objective classify to smooth over the labels");
   if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
   if (denoise && o.subword_nbest > 0) throw std::invalid_argument("--subword-nbest needs --objective classify");
   if (denoise && (o.unk_below > 0 || o.unk_dropout > 0))
@@ -440,7 +442,14 @@ int run_training(const TrainOptions& cli) {
               << 100.0 * rate << "% of the training words re-cut on average\n";
   }
   const InputNoise noise{o.token_dropout, o.unk_dropout, tok.unk_id(), subwords.get(), o.max_input_tokens};
-  torch::Tensor class_weight;
+  LossOptions loss_options;
+  loss_options.label_smoothing = o.label_smoothing;
+  if (o.smooth_over == "labels") {
+    std::vector<int64_t> first;  // the labels' first tokens, each once
+    for (const auto& t : ls.tokens)
+      if (std::find(first.begin(), first.end(), t[0]) == first.end()) first.push_back(t[0]);
+    loss_options.smooth_ids = torch::tensor(first, torch::kInt64).to(dev);
+  }
   if (o.class_weights == "balanced") {
     std::vector<float> w(static_cast<size_t>(config.vocab_size), 1.0f);
     std::vector<int> count(ls.names.size(), 0);
@@ -448,7 +457,7 @@ int run_training(const TrainOptions& cli) {
     for (size_t k = 0; k < ls.names.size(); ++k)
       w[static_cast<size_t>(ls.tokens[k][0])] =
           static_cast<float>(train.labels.size()) / static_cast<float>(ls.names.size() * std::max(1, count[k]));
-    class_weight = torch::tensor(w).to(dev);
+    loss_options.class_weight = torch::tensor(w).to(dev);
   }
 
   const auto N = static_cast<int64_t>(train.inputs.size());
@@ -555,8 +564,7 @@ int run_training(const TrainOptions& cli) {
                                : make_batch(train, idx, ls, config.decoder_start_token_id, dev, noise, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
     const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
-    const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, o.label_smoothing, class_weight,
-                                  o.embedding_lr_scale);
+    const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, loss_options, o.embedding_lr_scale);
     if (!std::isfinite(s.loss)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite)");
     ++step;
     loss_sum += s.loss;

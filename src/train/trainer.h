@@ -23,6 +23,9 @@ struct TrainOptions {
   int max_input_tokens = 512;
   // Recipe.
   double lr = 5e-5, weight_decay = 0.0, label_smoothing = 0.0, max_grad_norm = 1.0;
+  // Where --label-smoothing's mass goes: "vocab" (HF's trainer: the whole vocabulary, at every
+  // target position) or "labels" (the label words, at the label's position; LossOptions).
+  std::string smooth_over = "vocab";
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
   int batch_size = 8, epochs = 3, warmup_steps = 0;
   int64_t max_steps = 0;   // > 0: plans the schedule instead of epochs
@@ -93,8 +96,7 @@ struct StepStats {
 // One optimizer step: forward, backward, clip the global norm, AdamW at `lr` (the shared
 // embedding's group, when make_adamw made one, at `lr` × `embedding_lr_scale`).
 StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
-                         double max_grad_norm, double label_smoothing = 0.0, const torch::Tensor& class_weight = {},
-                         double embedding_lr_scale = 1.0);
+                         double max_grad_norm, const LossOptions& loss = {}, double embedding_lr_scale = 1.0);
 
 // AdamW with the recipe's hyper-parameters; layer norms and biases excluded from weight decay.
 std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o);

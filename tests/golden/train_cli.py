@@ -196,10 +196,10 @@ with tempfile.TemporaryDirectory() as tmp:
     td0 = os.path.join(tmp, "td0")
     check(run(td_args(td0))[0] == 0, "the run without input noise")
 
-    def input_noise(name, extra, log, denoise_flag):
+    def input_noise(name, extra, log, denoise_flag, base=td0):
         out, out2 = os.path.join(tmp, name), os.path.join(tmp, name + "2")
         code, _, err = run(td_args(out, extra))
-        check(code == 0 and log in err and weights(out) != weights(td0), f"{extra[0]} changes the run: {code} {err[-300:]}")
+        check(code == 0 and log in err and weights(out) != weights(base), f"{extra[0]} changes the run: {code} {err[-300:]}")
         code, _, err = run(td_args(out2, extra + ["--stop-after", "5"]))
         code2, _, err2 = run(["train", "--resume", out2, "--threads", "1"])
         check(code == 0 and code2 == 0 and weights(out2) == weights(out), f"{extra[0]} stop + resume is exact: {err2[-300:]}")
@@ -231,6 +231,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check(code == 0 and abs(rep["accuracy"] - logged[-1]["eval_accuracy"]) < 1e-9
               and abs(rep["macro_f1"] - logged[-1]["eval_macro_f1"]) < 1e-9,
               f"--unk-below: the engine scores the saved model as the trainer did: {rep.get('accuracy')} {logged[-1:]}")
+
+    # --smooth-over labels (not input noise, but checked the same way): label smoothing over the
+    # label words is another run than HF's smoothing over the vocabulary, is saved for --resume,
+    # and is refused with the denoising objective.
+    lsv = os.path.join(tmp, "lsv")
+    check(run(td_args(lsv, ["--label-smoothing", "0.1"]))[0] == 0, "the run with HF's label smoothing")
+    input_noise("lsl", ["--label-smoothing", "0.1", "--smooth-over", "labels"], "", ("--smooth-over", "labels"), lsv)
 
     # --word-vectors / --freeze-embedding: whole-word pieces start from the given vectors (the
     # other rows as without them); a frozen embedding ends as it started, exactly across stop +

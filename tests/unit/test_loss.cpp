@@ -1,0 +1,108 @@
+// TorchT5::loss's smoothing and weighting (train/t5_torch.h LossOptions), each against the
+// formula written out here over the model's own logits: HF's smoothing over the vocabulary, the
+// smoothing over the label words at the label's position, and class weights with either.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "test_util.h"
+#include "train/t5_torch.h"
+
+namespace emot5::train {
+namespace {
+
+// Three texts; targets of two tokens (a label word, eos), the third row's eos ignored (-100).
+TorchBatch small_batch() {
+  TorchBatch b;
+  b.input_ids = torch::tensor({{100, 200, 300, 1}, {400, 500, 1, 0}, {600, 1, 0, 0}}, torch::kInt64);
+  b.attention_mask = (b.input_ids != 0).to(torch::kInt64);
+  b.attention_mask.index_put_({0, 3}, 1);
+  b.labels = torch::tensor({{5, 1}, {7, 1}, {9, -100}}, torch::kInt64);
+  b.decoder_input_ids = torch::tensor({{0, 5}, {0, 7}, {0, 9}}, torch::kInt64);
+  return b;
+}
+
+// The expected loss, token by token in double: -log p(target), and at position 0, when
+// `set` is given, (1-e)·that + e·mean over `set` of -log p; else, with e > 0, HF's
+// (1-e)·that + e·mean over the whole vocabulary. The mean is weighted by `weight[target]`.
+double expected(const torch::Tensor& logits, const torch::Tensor& labels, double e, const std::vector<int64_t>& set,
+                const std::vector<double>& weight) {
+  const auto logp = torch::log_softmax(logits.to(torch::kFloat64), -1);
+  const auto lp = logp.accessor<double, 3>();
+  const auto y = labels.accessor<int64_t, 2>();
+  const int64_t V = logits.size(2);
+  double sum = 0, wsum = 0;
+  for (int64_t b = 0; b < labels.size(0); ++b)
+    for (int64_t t = 0; t < labels.size(1); ++t) {
+      if (y[b][t] == -100) continue;
+      double l = -lp[b][t][y[b][t]];
+      if (e > 0 && !set.empty() && t == 0) {
+        double m = 0;
+        for (int64_t k : set) m -= lp[b][t][k];
+        l = (1 - e) * l + e * m / static_cast<double>(set.size());
+      } else if (e > 0 && set.empty()) {
+        double m = 0;
+        for (int64_t v = 0; v < V; ++v) m -= lp[b][t][v];
+        l = (1 - e) * l + e * m / static_cast<double>(V);
+      }
+      const double w = weight.empty() ? 1.0 : weight[static_cast<size_t>(y[b][t])];
+      sum += w * l;
+      wsum += w;
+    }
+  return sum / wsum;
+}
+
+class Loss : public ::testing::Test {
+ protected:
+  Loss() : ck_(open_checkpoint(test::data("tiny-v10-f32"))), model_(ck_.config, *ck_.weights) {}
+  Checkpoint ck_;
+  TorchT5 model_;
+  TorchBatch batch_ = small_batch();
+};
+
+TEST_F(Loss, SmoothingOverTheVocabularyIsHfs) {
+  torch::NoGradGuard no_grad;
+  const auto logits = model_.forward(batch_, false);
+  for (double e : {0.0, 0.1, 0.3}) {
+    LossOptions o;
+    o.label_smoothing = e;
+    EXPECT_NEAR(model_.loss(batch_, false, o).item<double>(), expected(logits, batch_.labels, e, {}, {}), 2e-5) << e;
+  }
+}
+
+TEST_F(Loss, SmoothingOverTheLabelsAtTheLabelsPosition) {
+  torch::NoGradGuard no_grad;
+  const auto logits = model_.forward(batch_, false);
+  const std::vector<int64_t> set{5, 7, 9, 11};
+  LossOptions o;
+  o.smooth_ids = torch::tensor(set, torch::kInt64);
+  for (double e : {0.0, 0.1, 0.3}) {
+    o.label_smoothing = e;
+    const double got = model_.loss(batch_, false, o).item<double>();
+    EXPECT_NEAR(got, expected(logits, batch_.labels, e, set, {}), 2e-5) << e;
+    if (e > 0) {  // not HF's smoothing: the two differ by far more than rounding
+      EXPECT_GT(std::fabs(got - expected(logits, batch_.labels, e, {}, {})), 1e-3) << e;
+    }
+  }
+}
+
+TEST_F(Loss, ClassWeightsWeighTheMean) {
+  torch::NoGradGuard no_grad;
+  const auto logits = model_.forward(batch_, false);
+  std::vector<double> weight(static_cast<size_t>(logits.size(2)), 1.0);
+  weight[5] = 3.0;
+  weight[9] = 0.25;
+  const std::vector<int64_t> set{5, 7, 9};
+  LossOptions o;
+  o.class_weight = torch::tensor(std::vector<float>(weight.begin(), weight.end()));
+  o.label_smoothing = 0.0;
+  EXPECT_NEAR(model_.loss(batch_, false, o).item<double>(), expected(logits, batch_.labels, 0.0, {}, weight), 2e-5);
+  o.label_smoothing = 0.2;
+  o.smooth_ids = torch::tensor(set, torch::kInt64);
+  EXPECT_NEAR(model_.loss(batch_, false, o).item<double>(), expected(logits, batch_.labels, 0.2, set, weight), 2e-5);
+}
+
+}  // namespace
+}  // namespace emot5::train
