@@ -206,14 +206,19 @@ double evaluate_denoise(TorchT5& model, const Encoded& data, const TrainOptions&
   return sum / static_cast<double>(std::max<int64_t>(1, tokens));
 }
 
+// Each label's first token, in label order: what the first decoder step scores.
+std::vector<int64_t> first_tokens(const LabelSet& ls) {
+  std::vector<int64_t> first;
+  for (const auto& t : ls.tokens) first.push_back(t[0]);
+  return first;
+}
+
 // Accuracy and F1 on `data` from the first decoder step's label logits (single-token labels).
 EvalReport evaluate_model(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev) {
   torch::NoGradGuard no_grad;
   std::vector<int> gold, pred;
   std::vector<float> conf;
-  std::vector<int64_t> first;
-  for (const auto& t : ls.tokens) first.push_back(t[0]);
-  const auto label_ids = torch::tensor(first, torch::kInt64).to(dev);
+  const auto label_ids = torch::tensor(first_tokens(ls), torch::kInt64).to(dev);
   std::vector<size_t> order(data.inputs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -445,9 +450,9 @@ int run_training(const TrainOptions& cli) {
   LossOptions loss_options;
   loss_options.label_smoothing = o.label_smoothing;
   if (o.smooth_over == "labels") {
-    std::vector<int64_t> first;  // the labels' first tokens, each once
-    for (const auto& t : ls.tokens)
-      if (std::find(first.begin(), first.end(), t[0]) == first.end()) first.push_back(t[0]);
+    auto first = first_tokens(ls);  // each once
+    std::sort(first.begin(), first.end());
+    first.erase(std::unique(first.begin(), first.end()), first.end());
     loss_options.smooth_ids = torch::tensor(first, torch::kInt64).to(dev);
   }
   if (o.class_weights == "balanced") {
