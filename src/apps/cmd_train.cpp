@@ -77,9 +77,9 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--average-from-epoch", o->average_from_epoch,
                   "Average the weights of every epoch from this one on; used when validation prefers it")->group(g_rec);
   cmd->add_option("--objective", o->objective,
-                  "classify (label words), or denoise: T5 span corruption on the texts alone, to pre-train a "
-                  "fresh model before fine-tuning it with --init")
-      ->capture_default_str()->check(CLI::IsMember({"classify", "denoise"}))->group(g_rec);
+                  "classify (label words); denoise (T5 span corruption) or prefix-lm (continue a text cut at a "
+                  "random point), on the texts alone, to pre-train a fresh model before fine-tuning it with --init")
+      ->capture_default_str()->check(CLI::IsMember({"classify", "denoise", "prefix-lm"}))->group(g_rec);
   cmd->add_flag("--reinit-decoder", o->reinit_decoder,
                 "With --init: fresh decoder weights (keep the encoder and embedding), e.g. after --objective denoise")
       ->group(g_model);

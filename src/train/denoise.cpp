@@ -70,6 +70,17 @@ DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, doub
   return ex;
 }
 
+DenoiseExample prefix_split(const std::vector<int>& tokens, int eos_id, std::mt19937_64& rng) {
+  const size_t n = tokens.size() - (!tokens.empty() && tokens.back() == eos_id ? 1 : 0);
+  const size_t cut = n < 2 ? n : std::uniform_int_distribution<size_t>(1, n - 1)(rng);
+  DenoiseExample ex;
+  ex.input.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(cut));
+  ex.input.push_back(eos_id);
+  ex.target.assign(tokens.begin() + static_cast<std::ptrdiff_t>(cut), tokens.begin() + static_cast<std::ptrdiff_t>(n));
+  ex.target.push_back(eos_id);
+  return ex;
+}
+
 std::vector<int> drop_tokens(const std::vector<int>& tokens, double p, int eos_id, std::mt19937_64& rng) {
   if (p < 0 || p >= 1) throw std::invalid_argument("token dropout must be in [0, 1)");
   const bool has_eos = !tokens.empty() && tokens.back() == eos_id;

@@ -24,6 +24,13 @@ struct DenoiseExample {
 DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, double mean_span, int first_sentinel,
                             int eos_id, std::mt19937_64& rng);
 
+// T5's prefix language modelling: the text is cut at a point drawn uniformly from 1 .. n-1 (n
+// tokens without eos); the input is the part before it, then eos, the target the part after it,
+// then eos. Unlike span corruption the input is plain text, as a classifier's inputs are, and the
+// decoder must read the encoder to continue it. A one-token text gives that token as input and
+// eos alone as target; an empty text, eos and eos.
+DenoiseExample prefix_split(const std::vector<int>& tokens, int eos_id, std::mt19937_64& rng);
+
 // Token dropout, a regularizer for classification: each of a text's tokens is deleted with
 // probability `p`, independently; a final eos is kept, and so is at least one other token (one
 // chosen at random when all would go). `p` = 0 returns the tokens unchanged.

@@ -173,11 +173,14 @@ TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const
   return make_batch(inputs, targets, start_id, dev);
 }
 
-// Span-corruption batch; the noise is a function of `rng` only (seeded per step by the caller).
+// Self-supervised batch (span corruption or prefix LM, by --objective); the noise is a function of `rng` only (seeded per step by the caller).
 TorchBatch make_denoise_batch(const Encoded& data, const std::vector<size_t>& idx, const TrainOptions& o,
                               int first_sentinel, int start_id, std::mt19937_64& rng, torch::Device dev) {
   std::vector<DenoiseExample> ex;
-  for (size_t i : idx) ex.push_back(span_corrupt(data.inputs[i], o.noise_density, o.mean_noise_span, first_sentinel, 1, rng));
+  for (size_t i : idx)
+    ex.push_back(o.objective == "prefix-lm"
+                     ? prefix_split(data.inputs[i], 1, rng)
+                     : span_corrupt(data.inputs[i], o.noise_density, o.mean_noise_span, first_sentinel, 1, rng));
   std::vector<const std::vector<int>*> inputs;
   std::vector<std::vector<int>> targets;
   for (auto& e : ex) {
@@ -187,7 +190,7 @@ TorchBatch make_denoise_batch(const Encoded& data, const std::vector<size_t>& id
   return make_batch(inputs, targets, start_id, dev);
 }
 
-// Mean denoising loss over `data` (fixed noise from `seed`), in batches of 64.
+// Mean self-supervised loss over `data` (fixed noise or cuts from `seed`), in batches of 64.
 double evaluate_denoise(TorchT5& model, const Encoded& data, const TrainOptions& o, int first_sentinel,
                         uint64_t seed, torch::Device dev) {
   torch::NoGradGuard no_grad;
@@ -350,8 +353,10 @@ int run_training(const TrainOptions& cli) {
                                 "would overwrite the checkpoint's rows");
   if (o.class_weights != "none" && o.class_weights != "balanced")
     throw std::invalid_argument("--class-weights must be none or balanced");
-  const bool denoise = o.objective == "denoise";
-  if (!denoise && o.objective != "classify") throw std::invalid_argument("--objective must be classify or denoise");
+  // Self-supervised pre-training on the texts alone: span corruption or prefix LM.
+  const bool denoise = o.objective == "denoise" || o.objective == "prefix-lm";
+  if (!denoise && o.objective != "classify")
+    throw std::invalid_argument("--objective must be classify, denoise or prefix-lm");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
   if (o.smooth_over != "vocab" && o.smooth_over != "labels")
     throw std::invalid_argument("--smooth-over must be vocab or labels");
@@ -501,14 +506,15 @@ int run_training(const TrainOptions& cli) {
   int64_t loss_n = 0;
   std::vector<size_t> perm;
   int64_t perm_epoch = -1;
-  // Evaluation: validation macro-F1 when classifying, minus the denoising loss when pre-training
+  // Evaluation: validation macro-F1 when classifying, minus the self-supervised loss when pre-training
   // (higher is better for both); `fields` gets what the metrics log records.
-  const char* metric_name = denoise ? "minus denoising loss" : "macro-F1";
+  const std::string loss_name = o.objective == "prefix-lm" ? "prefix-LM loss" : "denoising loss";
+  const std::string metric_name = denoise ? "minus " + loss_name : "macro-F1";
   auto score = [&](TorchT5& m, nlohmann::ordered_json& fields, std::string& line) {
     if (denoise) {
       const double l = evaluate_denoise(m, eval, o, first_sentinel, o.seed, dev);
       fields["eval_loss"] = l;
-      line = "denoising loss " + std::to_string(l);
+      line = loss_name + " " + std::to_string(l);
       return -l;
     }
     const auto r = evaluate_model(m, eval, ls, dev);

@@ -43,7 +43,9 @@ struct TrainOptions {
   std::string class_weights = "none";  // none | balanced
   // "classify": targets are label words. "denoise": T5's span corruption on the texts alone
   // (labels are not read), to pre-train a fresh model on the training texts before fine-tuning
-  // it with --init; evaluation then reports the denoising loss.
+  // it with --init; evaluation then reports the denoising loss. "prefix-lm": the same with T5's
+  // prefix language modelling (continue a text cut at a random point), whose inputs are plain
+  // text, as a classifier's are.
   std::string objective = "classify";
   // With --init: draw the decoder's weights afresh (HF init, --seed), keeping the encoder and the
   // shared embedding; e.g. after --objective denoise, whose decoder opens every answer with

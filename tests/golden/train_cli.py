@@ -131,7 +131,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(texts, "w") as f:
         for r in rows:
             f.write(json.dumps({"text": r["text"]}) + "\n")
-    dn_args = lambda out, extra=(): (["train", "--objective", "denoise", "--preset", "t5-tiny", "--data", texts,
+    dn_args = lambda out, extra=(), objective="denoise": (["train", "--objective", objective, "--preset", "t5-tiny", "--data", texts,
                                       "--eval-data", texts, "--eval-every", "10", "--out", out, "--max-steps", "24",
                                       "--batch-size", "8", "--lr", "1e-3", "--save-every", "6", "--threads", "1"]
                                      + list(extra))
@@ -143,6 +143,13 @@ with tempfile.TemporaryDirectory() as tmp:
           f"denoising loss is logged and falls: {logged}")
     svg = open(os.path.join(dn, "metrics.svg")).read() if code == 0 else ""
     check(svg.count("<polyline") == 2 and "validation loss" in svg, "denoise: metrics.svg plots both losses")
+    # Prefix LM, the other self-supervised objective: its own loss, logged and falling, another run.
+    pl = os.path.join(tmp, "plm")
+    code, _, err = run(dn_args(pl, objective="prefix-lm"))
+    logged = [json.loads(l) for l in open(os.path.join(pl, "metrics.jsonl"))] if code == 0 else []
+    check(code == 0 and "prefix-LM loss" in err and len(logged) >= 2 and logged[-1]["eval_loss"] < logged[0]["eval_loss"],
+          f"--objective prefix-lm: its loss is logged and falls: {code} {err[-300:]} {logged}")
+    check(code == 0 and weights(pl) != weights(dn), "prefix-lm trains another model than denoise")
     # A run whose last step closes a loss window (50 steps) still logs its training loss at the
     # end, and plots it with the validation scores.
     cl = os.path.join(tmp, "curves")

@@ -1,6 +1,6 @@
 // Span corruption (train/denoise.h): the input and target together give back the text, the
 // amount of noise and the number of spans follow T5's rule, and the noise depends on the seed only;
-// token dropout keeps order, eos and one token, and drops at its rate.
+// prefix LM cuts a text in two at a uniform point; token dropout keeps order, eos and one token, and drops at its rate.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -96,6 +96,35 @@ TEST(Denoise, RejectsBadSettings) {
   EXPECT_THROW(span_corrupt({5, 6, 7}, 0.2, 0.5, kSentinel, kEos, rng), std::invalid_argument);
   const auto empty = span_corrupt({kEos}, 0.2, 3.0, kSentinel, kEos, rng);
   EXPECT_EQ(empty.input, std::vector<int>{kEos});
+}
+
+TEST(PrefixLm, SplitsTheTextAtAUniformPointWithEosOnBothSides) {
+  std::mt19937_64 rng(3);
+  const std::vector<int> text = {10, 11, 12, 13, 14, kEos};
+  std::vector<int> cuts(6, 0);
+  for (int k = 0; k < 4000; ++k) {
+    const auto ex = emot5::train::prefix_split(text, kEos, rng);
+    ASSERT_EQ(ex.input.back(), kEos);
+    ASSERT_EQ(ex.target.back(), kEos);
+    std::vector<int> joined(ex.input.begin(), ex.input.end() - 1);
+    joined.insert(joined.end(), ex.target.begin(), ex.target.end());
+    ASSERT_EQ(joined, text);  // prefix + continuation give back the text and its eos
+    ++cuts[ex.input.size() - 1];
+  }
+  // Cut after 1, 2, 3 or 4 of the 5 tokens, each about a quarter of the time; never 0 or 5.
+  EXPECT_EQ(cuts[0], 0);
+  EXPECT_EQ(cuts[5], 0);
+  for (int c = 1; c <= 4; ++c) EXPECT_NEAR(cuts[static_cast<size_t>(c)] / 4000.0, 0.25, 0.03) << "cut " << c;
+  // Without a final eos the same holds; a one-token text is all input, an empty one eos and eos.
+  const auto no_eos = emot5::train::prefix_split({7, 8}, kEos, rng);
+  EXPECT_EQ(no_eos.input, (std::vector<int>{7, kEos}));
+  EXPECT_EQ(no_eos.target, (std::vector<int>{8, kEos}));
+  const auto one = emot5::train::prefix_split({7, kEos}, kEos, rng);
+  EXPECT_EQ(one.input, (std::vector<int>{7, kEos}));
+  EXPECT_EQ(one.target, (std::vector<int>{kEos}));
+  const auto empty = emot5::train::prefix_split({}, kEos, rng);
+  EXPECT_EQ(empty.input, (std::vector<int>{kEos}));
+  EXPECT_EQ(empty.target, (std::vector<int>{kEos}));
 }
 
 TEST(TokenDropout, KeepsOrderEosAndOneTokenAndDropsAtTheRate) {
