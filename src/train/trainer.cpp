@@ -173,7 +173,8 @@ TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const
   return make_batch(inputs, targets, start_id, dev);
 }
 
-// Self-supervised batch (span corruption or prefix LM, by --objective); the noise is a function of `rng` only (seeded per step by the caller).
+// Self-supervised batch (span corruption or prefix LM, by --objective); the noise or the cut is a
+// function of `rng` only (seeded per step by the caller), so a resumed run stays exact.
 TorchBatch make_denoise_batch(const Encoded& data, const std::vector<size_t>& idx, const TrainOptions& o,
                               int first_sentinel, int start_id, std::mt19937_64& rng, torch::Device dev) {
   std::vector<DenoiseExample> ex;

@@ -150,6 +150,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and "prefix-LM loss" in err and len(logged) >= 2 and logged[-1]["eval_loss"] < logged[0]["eval_loss"],
           f"--objective prefix-lm: its loss is logged and falls: {code} {err[-300:]} {logged}")
     check(code == 0 and weights(pl) != weights(dn), "prefix-lm trains another model than denoise")
+    pl2 = os.path.join(tmp, "plm2")
+    code, _, err = run(dn_args(pl2, ["--stop-after", "9"], objective="prefix-lm"))
+    code2, _, err2 = run(["train", "--resume", pl2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and weights(pl2) == weights(pl), f"prefix-lm stop + resume is exact: {err2[-300:]}")
     # A run whose last step closes a loss window (50 steps) still logs its training loss at the
     # end, and plots it with the validation scores.
     cl = os.path.join(tmp, "curves")
