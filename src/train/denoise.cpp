@@ -27,14 +27,18 @@ std::vector<int> random_segmentation(int n, int k, std::mt19937_64& rng) {
   return len;
 }
 
+// How many of a text's ids come before its final eos (all of them when it has none).
+size_t text_length(const std::vector<int>& tokens, int eos_id) {
+  return tokens.size() - (!tokens.empty() && tokens.back() == eos_id ? 1 : 0);
+}
+
 }  // namespace
 
 DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, double mean_span, int first_sentinel,
                             int eos_id, std::mt19937_64& rng) {
   if (!(density > 0 && density < 1)) throw std::invalid_argument("noise density must be in (0, 1)");
   if (!(mean_span >= 1)) throw std::invalid_argument("mean noise span length must be at least 1");
-  std::vector<int> t = tokens;
-  if (!t.empty() && t.back() == eos_id) t.pop_back();
+  const std::vector<int> t(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(text_length(tokens, eos_id)));
   const int n = static_cast<int>(t.size());
   DenoiseExample ex;
   if (n == 0) {
@@ -71,7 +75,7 @@ DenoiseExample span_corrupt(const std::vector<int>& tokens, double density, doub
 }
 
 DenoiseExample prefix_split(const std::vector<int>& tokens, int eos_id, std::mt19937_64& rng) {
-  const size_t n = tokens.size() - (!tokens.empty() && tokens.back() == eos_id ? 1 : 0);
+  const size_t n = text_length(tokens, eos_id);
   const size_t cut = n < 2 ? n : std::uniform_int_distribution<size_t>(1, n - 1)(rng);
   DenoiseExample ex;
   ex.input.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(cut));
@@ -83,8 +87,8 @@ DenoiseExample prefix_split(const std::vector<int>& tokens, int eos_id, std::mt1
 
 std::vector<int> drop_tokens(const std::vector<int>& tokens, double p, int eos_id, std::mt19937_64& rng) {
   if (p < 0 || p >= 1) throw std::invalid_argument("token dropout must be in [0, 1)");
-  const bool has_eos = !tokens.empty() && tokens.back() == eos_id;
-  const size_t n = tokens.size() - (has_eos ? 1 : 0);
+  const size_t n = text_length(tokens, eos_id);
+  const bool has_eos = n < tokens.size();
   if (p == 0 || n == 0) return tokens;
   std::bernoulli_distribution drop(p);
   std::vector<int> out;
@@ -115,7 +119,7 @@ std::vector<int> rare_tokens(const std::vector<std::vector<int>>& texts, int bel
 std::vector<int> mask_tokens(const std::vector<int>& tokens, double p, int unk_id, int eos_id, std::mt19937_64& rng) {
   if (p < 0 || p >= 1) throw std::invalid_argument("unknown-word dropout must be in [0, 1)");
   if (p == 0) return tokens;
-  const size_t n = tokens.size() - (!tokens.empty() && tokens.back() == eos_id ? 1 : 0);
+  const size_t n = text_length(tokens, eos_id);
   std::bernoulli_distribution mask(p);
   std::vector<int> out = tokens;
   for (size_t i = 0; i < n; ++i)

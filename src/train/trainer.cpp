@@ -177,11 +177,11 @@ TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const
 // function of `rng` only (seeded per step by the caller), so a resumed run stays exact.
 TorchBatch make_denoise_batch(const Encoded& data, const std::vector<size_t>& idx, const TrainOptions& o,
                               int first_sentinel, int start_id, std::mt19937_64& rng, torch::Device dev) {
+  const bool prefix_lm = o.objective == "prefix-lm";
   std::vector<DenoiseExample> ex;
   for (size_t i : idx)
-    ex.push_back(o.objective == "prefix-lm"
-                     ? prefix_split(data.inputs[i], 1, rng)
-                     : span_corrupt(data.inputs[i], o.noise_density, o.mean_noise_span, first_sentinel, 1, rng));
+    ex.push_back(prefix_lm ? prefix_split(data.inputs[i], 1, rng)
+                           : span_corrupt(data.inputs[i], o.noise_density, o.mean_noise_span, first_sentinel, 1, rng));
   std::vector<const std::vector<int>*> inputs;
   std::vector<std::vector<int>> targets;
   for (auto& e : ex) {

@@ -1,6 +1,7 @@
 // Span corruption (train/denoise.h): the input and target together give back the text, the
 // amount of noise and the number of spans follow T5's rule, and the noise depends on the seed only;
-// prefix LM cuts a text in two at a uniform point; token dropout keeps order, eos and one token, and drops at its rate.
+// prefix LM cuts a text in two at a uniform point; token dropout keeps order, eos and one token,
+// and drops at its rate.
 #include <gtest/gtest.h>
 
 #include <cmath>
