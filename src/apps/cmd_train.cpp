@@ -115,6 +115,10 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--embedding-lr-scale", o->embedding_lr_scale,
                   "The shared embedding (and a tied head) learns at lr times this")
       ->capture_default_str()->check(CLI::Range(0.0, 1000.0))->group(g_rec);
+  cmd->add_option("--sam-rho", o->sam_rho,
+                  "Sharpness-aware minimization: step with the gradient at the weights moved this far "
+                  "along the batch's gradient (0: off; twice the compute)")
+      ->capture_default_str()->check(CLI::Range(0.0, 10.0))->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
   cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);

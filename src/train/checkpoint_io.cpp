@@ -54,7 +54,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}, {"subword_nbest", o.subword_nbest},
           {"subword_alpha", o.subword_alpha},
           {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding},
-          {"embedding_lr_scale", o.embedding_lr_scale}};
+          {"embedding_lr_scale", o.embedding_lr_scale}, {"sam_rho", o.sam_rho}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -86,6 +86,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("word_vectors", &o.word_vectors);
   get("freeze_embedding", &o.freeze_embedding);
   get("embedding_lr_scale", &o.embedding_lr_scale);
+  get("sam_rho", &o.sam_rho);
   return o;
 }
 

@@ -41,17 +41,43 @@ double lr_factor(int64_t step, int64_t total, int64_t warmup) {
   return std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
 }
 
-StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
-                         double max_grad_norm, const LossOptions& loss_options, double embedding_lr_scale) {
+StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, const StepOptions& so) {
   auto& groups = opt.param_groups();
   for (size_t g = 0; g < groups.size(); ++g)
-    static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(g == kEmbeddingGroup ? lr * embedding_lr_scale : lr);
+    static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(g == kEmbeddingGroup ? so.lr * so.embedding_lr_scale : so.lr);
   opt.zero_grad();
-  auto loss = model.loss(batch, true, loss_options);
+  auto loss = model.loss(batch, true, so.loss);
   loss.backward();
   StepStats s;
   s.loss = loss.item<double>();
-  s.grad_norm = torch::nn::utils::clip_grad_norm_(model.parameters(), max_grad_norm);
+  const auto params = model.parameters();
+  if (so.sam_rho > 0) {
+    // Ascend to w + rho g/|g|, take the gradient there, come back to w.
+    std::vector<torch::Tensor> moved, offsets;
+    {
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : params)
+        if (p.grad().defined()) {
+          moved.push_back(p);
+          grads.push_back(p.grad());
+        }
+      const double norm = torch::stack(torch::_foreach_norm(grads)).norm().item<double>();
+      s.grad_norm = norm;
+      const double scale = so.sam_rho / (norm + 1e-12);
+      for (size_t i = 0; i < moved.size(); ++i) {
+        offsets.push_back(grads[i] * scale);
+        moved[i].add_(offsets[i]);
+      }
+    }
+    opt.zero_grad();
+    model.loss(batch, true, so.loss).backward();
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < moved.size(); ++i) moved[i].sub_(offsets[i]);
+    torch::nn::utils::clip_grad_norm_(params, so.max_grad_norm);
+  } else {
+    s.grad_norm = torch::nn::utils::clip_grad_norm_(params, so.max_grad_norm);
+  }
   opt.step();
   return s;
 }
@@ -576,7 +602,9 @@ int run_training(const TrainOptions& cli) {
                                : make_batch(train, idx, ls, config.decoder_start_token_id, dev, noise, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
     const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
-    const auto s = optimizer_step(*model, *opt, batch, lr, o.max_grad_norm, loss_options, o.embedding_lr_scale);
+    const auto s = optimizer_step(*model, *opt, batch,
+                                  {.lr = lr, .max_grad_norm = o.max_grad_norm, .loss = loss_options,
+                                   .embedding_lr_scale = o.embedding_lr_scale, .sam_rho = o.sam_rho});
     if (!std::isfinite(s.loss)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite)");
     ++step;
     loss_sum += s.loss;

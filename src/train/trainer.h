@@ -81,6 +81,8 @@ struct TrainOptions {
   // layers with std ~d_model^-0.5) for Adafactor, whose steps scale with a weight's size; AdamW's
   // steps do not, so at 1 the embedding hardly moves from its random start.
   double embedding_lr_scale = 1.0;
+  // > 0: sharpness-aware minimization (see optimizer_step), twice the compute per step.
+  double sam_rho = 0.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last
@@ -95,10 +97,20 @@ struct StepStats {
   double loss = 0, grad_norm = 0;
 };
 
+struct StepOptions {
+  double lr = 5e-5;
+  double max_grad_norm = 1.0;
+  LossOptions loss = {};
+  double embedding_lr_scale = 1.0;  // the shared embedding's group, when make_adamw made one
+  double sam_rho = 0.0;             // > 0: sharpness-aware minimization with this radius
+};
+
 // One optimizer step: forward, backward, clip the global norm, AdamW at `lr` (the shared
-// embedding's group, when make_adamw made one, at `lr` × `embedding_lr_scale`).
-StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, double lr,
-                         double max_grad_norm, const LossOptions& loss = {}, double embedding_lr_scale = 1.0);
+// embedding's group at `lr` × `embedding_lr_scale`). With `sam_rho` > 0 (Foret et al., 2021,
+// "Sharpness-Aware Minimization"), the gradient that is clipped and stepped is the one at the
+// weights moved by sam_rho along the batch's normalized gradient, a second forward and backward;
+// the returned loss and norm are the first pass's.
+StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, const StepOptions& so);
 
 // AdamW with the recipe's hyper-parameters; layer norms and biases excluded from weight decay.
 std::unique_ptr<torch::optim::AdamW> make_adamw(TorchT5& model, const TrainOptions& o);

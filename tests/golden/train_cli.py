@@ -294,6 +294,14 @@ with tempfile.TemporaryDirectory() as tmp:
     code3, _, err3 = run(["train", "--resume", es2, "--threads", "1"])
     check(code == 0 and code2 == 0 and code3 == 0 and weights(es2) == weights(es) and weights(es) != weights(td0),
           f"--embedding-lr-scale changes the run and stop + resume is exact: {err[-200:]} {err3[-300:]}")
+    # --sam-rho: each step takes the gradient at the weights moved along the batch's gradient;
+    # the option is kept in the checkpoint, so stop + resume is exact.
+    sm, sm2 = (os.path.join(tmp, n) for n in ("sam", "sam2"))
+    code, _, err = run(td_args(sm, ["--sam-rho", "0.05"]))
+    code2, _, err2 = run(td_args(sm2, ["--sam-rho", "0.05", "--stop-after", "5"]))
+    code3, _, err3 = run(["train", "--resume", sm2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and code3 == 0 and weights(sm2) == weights(sm) and weights(sm) != weights(td0),
+          f"--sam-rho changes the run and stop + resume is exact: {err[-200:]} {err3[-300:]}")
     with open(vec, "a") as f:
         f.write("joy 1 2 3\n")
     code, _, err = run(td_args(os.path.join(tmp, "wvbad"), ["--word-vectors", vec]))

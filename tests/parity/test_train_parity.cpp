@@ -72,7 +72,7 @@ TEST_P(TrainParity, LossGradientsAndThreeAdamWSteps) {
       }
       EXPECT_GE(grads, 5);
     }
-    const auto s = optimizer_step(model, *opt, batch, lr, o.max_grad_norm);
+    const auto s = optimizer_step(model, *opt, batch, {.lr = lr, .max_grad_norm = o.max_grad_norm});
     const double want_loss = steps[step]["loss"].get<double>();
     const double want_norm = steps[step]["grad_norm_before_clip"].get<double>();
     EXPECT_NEAR(s.loss, want_loss, 1e-5 * want_loss) << "step " << step;

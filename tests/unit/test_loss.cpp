@@ -1,6 +1,7 @@
 // TorchT5::loss's smoothing and weighting (train/t5_torch.h LossOptions), each against the
 // formula written out here over the model's own logits: HF's smoothing over the vocabulary, the
-// smoothing over the label words at the label's position, and class weights with either.
+// smoothing over the label words at the label's position, and class weights with either; and
+// optimizer_step's sharpness-aware step against SAM's update written out here.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "test_util.h"
 #include "train/t5_torch.h"
+#include "train/trainer.h"
 
 namespace emot5::train {
 namespace {
@@ -102,6 +104,60 @@ TEST_F(Loss, ClassWeightsWeighTheMean) {
   o.label_smoothing = 0.2;
   o.smooth_ids = torch::tensor(set, torch::kInt64);
   EXPECT_NEAR(model_.loss(batch_, false, o).item<double>(), expected(logits, batch_.labels, 0.2, set, weight), 2e-5);
+}
+
+double squared_norm(const std::vector<torch::Tensor>& ts) {
+  double sq = 0;
+  for (const auto& t : ts) sq += t.to(torch::kFloat64).pow(2).sum().item<double>();
+  return sq;
+}
+
+// SAM (Foret et al., 2021) by hand on a second copy of the weights: g at w, w' = w + rho g/|g|,
+// g' at w', clipped to norm 1; then AdamW's first step, w - lr g'/(|g'| + eps).
+TEST_F(Loss, SharpnessAwareStepTakesTheGradientAtTheAscendedWeights) {
+  ASSERT_EQ(ck_.config.dropout_rate, 0.0f);
+  const double rho = 0.05, lr = 1e-3;
+  TorchT5 ref(ck_.config, *ck_.weights);
+  const auto names = ref.names();
+  std::vector<torch::Tensor> w0, g, g2;
+  ref.loss(batch_, true).backward();
+  for (const auto& n : names) {
+    w0.push_back(ref.param(n).detach().clone());
+    g.push_back(ref.param(n).grad().detach().clone());
+  }
+  const double norm = std::sqrt(squared_norm(g));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < names.size(); ++i) {
+      ref.param(names[i]).add_(g[i] * (rho / norm));
+      ref.param(names[i]).mutable_grad().zero_();
+    }
+  }
+  ref.loss(batch_, true).backward();
+  for (const auto& n : names) g2.push_back(ref.param(n).grad().detach().clone());
+  const double clip = std::min(1.0, 1.0 / (std::sqrt(squared_norm(g2)) + 1e-6));
+
+  TrainOptions o;
+  auto opt = make_adamw(model_, o);
+  const auto s = optimizer_step(model_, *opt, batch_, {.lr = lr, .max_grad_norm = o.max_grad_norm, .sam_rho = rho});
+  EXPECT_NEAR(s.grad_norm, norm, 1e-5 * norm);
+  double moved = 0;  // how far g' is from g: SAM must not be a no-op here
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto want_grad = g2[i] * clip;
+    const auto& got_grad = model_.param(names[i]).grad();
+    EXPECT_LE((got_grad - want_grad).abs().max().item<double>(), 1e-4 * want_grad.abs().max().item<double>() + 1e-9)
+        << names[i];
+    moved = std::max(moved, ((g2[i] - g[i]).abs().max() / g[i].abs().max().clamp_min(1e-12)).item<double>());
+    // Where |g'| is far above eps the step is lr·sign(g'); where it is near eps the step depends
+    // on rounding-level gradient differences, so there only its bound, lr, is checked. Both show
+    // that the step starts from w, not from w'.
+    const auto got = model_.param(names[i]).detach();
+    const auto want = w0[i] - lr * want_grad / (want_grad.abs() + o.adam_eps);
+    const auto clear = want_grad.abs() > 100 * o.adam_eps;
+    EXPECT_LE((got - want).masked_select(clear).abs().max().item<double>(), 2e-6) << names[i];
+    EXPECT_LE((got - w0[i]).abs().max().item<double>(), lr * (1 + 1e-4)) << names[i];
+  }
+  EXPECT_GT(moved, 1e-2);
 }
 
 }  // namespace
