@@ -385,6 +385,12 @@ int run_training(const TrainOptions& cli) {
   if (!denoise && o.objective != "classify")
     throw std::invalid_argument("--objective must be classify, denoise or prefix-lm");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
+  if (o.objective != "denoise") {  // span corruption's own settings, which nothing else reads
+    const TrainOptions defaults;
+    if (o.noise_density != defaults.noise_density) throw std::invalid_argument("--noise-density needs --objective denoise");
+    if (o.mean_noise_span != defaults.mean_noise_span)
+      throw std::invalid_argument("--mean-noise-span needs --objective denoise");
+  }
   if (o.smooth_over != "vocab" && o.smooth_over != "labels")
     throw std::invalid_argument("--smooth-over must be vocab or labels");
   if (denoise && o.smooth_over == "labels") throw std::invalid_argument("--smooth-over needs --objective classify to smooth over the labels");

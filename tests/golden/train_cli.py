@@ -154,6 +154,11 @@ with tempfile.TemporaryDirectory() as tmp:
     code, _, err = run(dn_args(pl2, ["--stop-after", "9"], objective="prefix-lm"))
     code2, _, err2 = run(["train", "--resume", pl2, "--threads", "1"])
     check(code == 0 and code2 == 0 and weights(pl2) == weights(pl), f"prefix-lm stop + resume is exact: {err2[-300:]}")
+    # Span corruption's settings are refused where nothing would read them.
+    for objective, flag in (("prefix-lm", "--noise-density"), ("classify", "--mean-noise-span")):
+        code, _, err = run(dn_args(os.path.join(tmp, "nd-" + objective), [flag, "0.3" if flag == "--noise-density" else "5"],
+                                   objective=objective))
+        check(code == 2 and f"{flag} needs --objective denoise" in err, f"{flag} with {objective}: {code} {err[-200:]}")
     # A run whose last step closes a loss window (50 steps) still logs its training loss at the
     # end, and plots it with the validation scores.
     cl = os.path.join(tmp, "curves")
