@@ -71,7 +71,10 @@ StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBa
       }
     }
     opt.zero_grad();
-    model.loss(batch, true, so.loss).backward();
+    auto ascended = model.loss(batch, true, so.loss);
+    ascended.backward();
+    // A non-finite loss at w' would step the weights to NaN: report it, so the caller stops.
+    if (const double l = ascended.item<double>(); !std::isfinite(l)) s.loss = l;
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < moved.size(); ++i) moved[i].sub_(offsets[i]);
     torch::nn::utils::clip_grad_norm_(params, so.max_grad_norm);

@@ -109,7 +109,8 @@ struct StepOptions {
 // embedding's group at `lr` × `embedding_lr_scale`). With `sam_rho` > 0 (Foret et al., 2021,
 // "Sharpness-Aware Minimization"), the gradient that is clipped and stepped is the one at the
 // weights moved by sam_rho along the batch's normalized gradient, a second forward and backward;
-// the returned loss and norm are the first pass's.
+// the returned loss and norm are the first pass's (the loss is the second's when that one is not
+// finite, so that the caller stops).
 StepStats optimizer_step(TorchT5& model, torch::optim::AdamW& opt, const TorchBatch& batch, const StepOptions& so);
 
 // AdamW with the recipe's hyper-parameters; layer norms and biases excluded from weight decay.
