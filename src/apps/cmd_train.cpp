@@ -119,6 +119,16 @@ void add_train(CLI::App& app, Runner* run) {
                   "Sharpness-aware minimization: step with the gradient at the weights moved this far "
                   "along the batch's gradient (0: off; twice the compute)")
       ->capture_default_str()->check(CLI::Range(0.0, 10.0))->group(g_rec);
+  cmd->add_option("--teacher", o->teachers,
+                  "Knowledge distillation from this trained model (a checkpoint directory with the same "
+                  "spiece.model); repeat it to average several")
+      ->check(CLI::ExistingDirectory)->group(g_rec);
+  cmd->add_option("--distill-weight", o->distill_weight,
+                  "With --teacher: the teacher's share of the loss (the label loss has the rest)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group(g_rec);
+  cmd->add_option("--distill-temperature", o->distill_temperature,
+                  "With --teacher: both models' label distributions are softened by this temperature")
+      ->capture_default_str()->check(CLI::Range(0.05, 100.0))->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);
   cmd->add_option("--resume", o->resume, "Resume the run in this output directory")->group(g_run);

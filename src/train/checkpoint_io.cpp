@@ -54,7 +54,9 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}, {"subword_nbest", o.subword_nbest},
           {"subword_alpha", o.subword_alpha},
           {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding},
-          {"embedding_lr_scale", o.embedding_lr_scale}, {"sam_rho", o.sam_rho}};
+          {"embedding_lr_scale", o.embedding_lr_scale}, {"sam_rho", o.sam_rho},
+          {"teachers", o.teachers}, {"distill_weight", o.distill_weight},
+          {"distill_temperature", o.distill_temperature}};
 }
 
 TrainOptions options_from_json(const nlohmann::json& j) {
@@ -87,6 +89,9 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("freeze_embedding", &o.freeze_embedding);
   get("embedding_lr_scale", &o.embedding_lr_scale);
   get("sam_rho", &o.sam_rho);
+  get("teachers", &o.teachers);
+  get("distill_weight", &o.distill_weight);
+  get("distill_temperature", &o.distill_temperature);
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "io/error.h"
 #include "io/layout.h"
@@ -188,8 +189,10 @@ torch::Tensor TorchT5::forward(const TorchBatch& b, bool train) {
   return decode(b.decoder_input_ids, enc, b.attention_mask, train);
 }
 
-torch::Tensor TorchT5::loss(const TorchBatch& b, bool train, const LossOptions& o) {
-  const auto logits = forward(b, train).to(torch::kFloat32);
+namespace {
+
+// The token cross-entropy part of TorchT5::loss (LossOptions' smoothing and class weights).
+torch::Tensor token_loss(const torch::Tensor& logits, const TorchBatch& b, const LossOptions& o) {
   if (!o.smooth_ids.defined() || o.label_smoothing == 0.0) {
     auto opts = F::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(o.label_smoothing);
     if (o.class_weight.defined()) opts = opts.weight(o.class_weight);
@@ -209,6 +212,21 @@ torch::Tensor TorchT5::loss(const TorchBatch& b, bool train, const LossOptions& 
   auto w = valid.to(torch::kFloat32);
   if (o.class_weight.defined()) w = w * o.class_weight.index({target});
   return (per_token * w).sum() / w.sum();
+}
+
+}  // namespace
+
+torch::Tensor TorchT5::loss(const TorchBatch& b, bool train, const LossOptions& o) {
+  const auto logits = forward(b, train).to(torch::kFloat32);
+  const auto hard = token_loss(logits, b, o);
+  if (o.distill_weight <= 0.0) return hard;
+  if (!b.soft_targets.defined() || !o.distill_ids.defined())
+    throw std::logic_error("distillation needs the batch's soft targets and the label ids");
+  const double T = o.distill_temperature, w = o.distill_weight;
+  const auto student = torch::log_softmax(logits.select(1, 0).index_select(1, o.distill_ids) / T, -1);
+  const auto& teacher = b.soft_targets;
+  const auto kl = (torch::xlogy(teacher, teacher) - teacher * student).sum(-1).mean();
+  return (1.0 - w) * hard + (w * T * T) * kl;
 }
 
 torch::Tensor TorchT5::first_step_logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {

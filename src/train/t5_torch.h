@@ -20,6 +20,9 @@ struct TorchBatch {
   torch::Tensor attention_mask;  // (B, L) int64, 1 for real tokens
   torch::Tensor decoder_input_ids;  // (B, T) int64: [start, labels[:-1]] with -100 -> pad
   torch::Tensor labels;          // (B, T) int64, -100 where ignored
+  // (B, K) f32: a teacher's distribution over the K label words for each row (knowledge
+  // distillation, LossOptions::distill_weight); undefined without a teacher.
+  torch::Tensor soft_targets;
 };
 
 // How TorchT5::loss weighs and smooths the token cross-entropy.
@@ -32,6 +35,12 @@ struct LossOptions {
   // target position only, the later ones (the rest of the label, eos) unsmoothed: ordinary label
   // smoothing over the classes.
   torch::Tensor smooth_ids;
+  // Knowledge distillation (Hinton et al., 2015). With distill_weight w > 0 the loss is
+  // (1-w)·the loss above + w·T²·mean over rows of KL(teacher ‖ student), both distributions over
+  // `distill_ids` (the K label words' first tokens) at the first target position, the student's
+  // at temperature T = distill_temperature; the teacher's is the batch's soft_targets.
+  torch::Tensor distill_ids;
+  double distill_weight = 0.0, distill_temperature = 1.0;
 };
 
 class TorchT5 {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -134,6 +135,7 @@ extern "C" void on_signal(int) { g_interrupted = true; }
 struct Encoded {
   std::vector<std::vector<int>> inputs;  // token ids with eos
   std::vector<int> labels;               // label index
+  torch::Tensor soft;                    // (N, K) f32 on the CPU: the teachers' label distributions, or undefined
 };
 
 Encoded encode_dataset(const Dataset& ds, const Tokenizer& tok, const std::string& prefix, int max_tokens) {
@@ -170,7 +172,7 @@ TorchBatch make_batch(const std::vector<const std::vector<int>*>& inputs, const 
       a_dec[b][static_cast<int64_t>(t)] = t == 0 ? start_id : target[t - 1];
     }
   }
-  return TorchBatch{ids.to(dev), mask.to(dev), dec.to(dev), labels.to(dev)};
+  return TorchBatch{ids.to(dev), mask.to(dev), dec.to(dev), labels.to(dev), {}};
 }
 
 // Classification batch: targets are the label's tokens + eos. With input noise the inputs lose
@@ -199,7 +201,12 @@ TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const
     targets.push_back(ls.tokens[static_cast<size_t>(data.labels[i])]);
     targets.back().push_back(1);  // eos
   }
-  return make_batch(inputs, targets, start_id, dev);
+  auto batch = make_batch(inputs, targets, start_id, dev);
+  if (data.soft.defined()) {
+    const std::vector<int64_t> rows(idx.begin(), idx.end());
+    batch.soft_targets = data.soft.index_select(0, torch::tensor(rows, torch::kInt64)).to(dev);
+  }
+  return batch;
 }
 
 // Self-supervised batch (span corruption or prefix LM, by --objective); the noise or the cut is a
@@ -246,31 +253,63 @@ std::vector<int64_t> first_tokens(const LabelSet& ls) {
   return first;
 }
 
-// Accuracy and F1 on `data` from the first decoder step's label logits (single-token labels).
-EvalReport evaluate_model(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev) {
+// The first decoder step's distribution over the labels' first tokens at `temperature`, for every
+// text of `data` (N, K), in data order, on the CPU; batches of 64 texts of similar lengths.
+torch::Tensor label_probabilities(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev,
+                                  double temperature = 1.0) {
   torch::NoGradGuard no_grad;
-  std::vector<int> gold, pred;
-  std::vector<float> conf;
   const auto label_ids = torch::tensor(first_tokens(ls), torch::kInt64).to(dev);
   std::vector<size_t> order(data.inputs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return data.inputs[a].size() < data.inputs[b].size(); });
+  auto out = torch::zeros({static_cast<int64_t>(order.size()), label_ids.size(0)}, torch::kFloat32);
   const size_t bs = 64;
   for (size_t s = 0; s < order.size(); s += bs) {
-    std::vector<size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(s),
-                            order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + bs)));
+    const std::vector<size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(s),
+                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + bs)));
     const auto b = make_batch(data, idx, ls, model.config().decoder_start_token_id, dev);
-    const auto probs = torch::softmax(model.first_step_logits(b.input_ids, b.attention_mask).index_select(1, label_ids), -1)
-                           .to(torch::kCPU);
-    const auto [mx, am] = probs.max(1);
-    for (size_t i = 0; i < idx.size(); ++i) {
-      gold.push_back(data.labels[idx[i]]);
-      pred.push_back(static_cast<int>(am[static_cast<int64_t>(i)].item<int64_t>()));
-      conf.push_back(mx[static_cast<int64_t>(i)].item<float>());
-    }
+    const auto logits = model.first_step_logits(b.input_ids, b.attention_mask).index_select(1, label_ids);
+    const std::vector<int64_t> rows(idx.begin(), idx.end());
+    out.index_copy_(0, torch::tensor(rows, torch::kInt64), torch::softmax(logits.to(torch::kFloat32) / temperature, -1).to(torch::kCPU));
   }
-  return evaluate(ls.names, gold, pred, conf);
+  return out;
+}
+
+// Accuracy and F1 on `data` from the first decoder step's label logits (single-token labels).
+EvalReport evaluate_model(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev) {
+  const auto probs = label_probabilities(model, data, ls, dev);
+  const auto [mx, am] = probs.max(1);
+  const auto pred64 = am.contiguous();
+  const auto conf32 = mx.contiguous();
+  std::vector<int> pred(pred64.data_ptr<int64_t>(), pred64.data_ptr<int64_t>() + pred64.numel());
+  std::vector<float> conf(conf32.data_ptr<float>(), conf32.data_ptr<float>() + conf32.numel());
+  return evaluate(ls.names, data.labels, pred, conf);
+}
+
+// --teacher: the teachers' label distributions on `train` at the distillation temperature,
+// averaged. Each teacher must read the texts as the student does (the same spiece.model).
+torch::Tensor teacher_targets(const TrainOptions& o, const std::string& spiece, const Encoded& train,
+                              const LabelSet& ls, torch::Device dev) {
+  const std::string student_spiece = read_file(spiece);
+  torch::Tensor sum;
+  for (const auto& dir : o.teachers) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Checkpoint ck = open_checkpoint(dir);
+    if (ck.spiece_path.empty()) throw Error("--teacher " + dir + ": no spiece.model in the directory");
+    if (read_file(ck.spiece_path) != student_spiece)
+      throw Error("--teacher " + dir + ": its spiece.model differs from the student's tokenizer (" + spiece +
+                  "); a teacher must read the texts with the same pieces");
+    TorchT5 teacher(ck.config, *ck.weights);
+    teacher.to(dev);
+    const auto p = label_probabilities(teacher, train, ls, dev, o.distill_temperature);
+    const double agree = (p.argmax(1) == torch::tensor(train.labels, torch::kInt64)).to(torch::kFloat64).mean().item<double>();
+    std::cerr << "--teacher " << dir << ": label distributions of " << train.inputs.size() << " training texts in "
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+              << " s; its top label is the training label for " << 100.0 * agree << "% of them\n";
+    sum = sum.defined() ? sum + p : p;
+  }
+  return sum / static_cast<double>(o.teachers.size());
 }
 
 // Sorts runs of 50 batches by length, then shuffles the order of the batches (not their content).
@@ -399,6 +438,14 @@ int run_training(const TrainOptions& cli) {
   if (denoise && o.smooth_over == "labels") throw std::invalid_argument("--smooth-over needs --objective classify to smooth over the labels");
   if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
   if (denoise && o.subword_nbest > 0) throw std::invalid_argument("--subword-nbest needs --objective classify");
+  if (denoise && !o.teachers.empty()) throw std::invalid_argument("--teacher needs --objective classify");
+  if (o.teachers.empty()) {  // distillation's own settings, which nothing else reads
+    const TrainOptions defaults;
+    if (o.distill_weight != defaults.distill_weight) throw std::invalid_argument("--distill-weight needs --teacher");
+    if (o.distill_temperature != defaults.distill_temperature)
+      throw std::invalid_argument("--distill-temperature needs --teacher");
+  }
+  for (auto& t : o.teachers) t = fs::absolute(t).string();
   if (denoise && (o.unk_below > 0 || o.unk_dropout > 0))
     throw std::invalid_argument(std::string(o.unk_below > 0 ? "--unk-below" : "--unk-dropout") + " needs --objective classify");
   if (o.threads > 0) torch::set_num_threads(o.threads);
@@ -465,6 +512,7 @@ int run_training(const TrainOptions& cli) {
   const Dataset train_ds = load_dataset(o.data, ls.names, dopt);
   if (train_ds.bad_rows) std::cerr << "skipped " << train_ds.bad_rows << " bad row(s) of " << o.data << "\n";
   Encoded train = encode_dataset(train_ds, tok, ls.prefix, o.max_input_tokens);
+  if (!o.teachers.empty()) train.soft = teacher_targets(o, spiece, train, ls, dev);
   Encoded eval;
   if (!o.eval_data.empty()) {
     const Dataset eval_ds = load_dataset(o.eval_data, ls.names, dopt);
@@ -495,6 +543,11 @@ int run_training(const TrainOptions& cli) {
     std::sort(first.begin(), first.end());
     first.erase(std::unique(first.begin(), first.end()), first.end());
     loss_options.smooth_ids = torch::tensor(first, torch::kInt64).to(dev);
+  }
+  if (train.soft.defined()) {
+    loss_options.distill_ids = torch::tensor(first_tokens(ls), torch::kInt64).to(dev);
+    loss_options.distill_weight = o.distill_weight;
+    loss_options.distill_temperature = o.distill_temperature;
   }
   if (o.class_weights == "balanced") {
     std::vector<float> w(static_cast<size_t>(config.vocab_size), 1.0f);

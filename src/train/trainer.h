@@ -83,6 +83,12 @@ struct TrainOptions {
   double embedding_lr_scale = 1.0;
   // > 0: sharpness-aware minimization (see optimizer_step), twice the compute per step.
   double sam_rho = 0.0;
+  // classify: knowledge distillation from these trained models (checkpoint directories with the
+  // student's spiece.model; several: their label probabilities averaged), read once on the
+  // training texts at the start. The loss mixes the label loss with the teacher's distribution
+  // (LossOptions::distill_weight, distill_temperature).
+  std::vector<std::string> teachers;
+  double distill_weight = 0.5, distill_temperature = 2.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
   bool keep_best = false;  // final weights: the best evaluation's macro-F1 instead of the last

@@ -10,6 +10,7 @@ usage: train_cli.py EMOT5_BINARY SOURCE_DIR
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -307,6 +308,30 @@ with tempfile.TemporaryDirectory() as tmp:
     code3, _, err3 = run(["train", "--resume", sm2, "--threads", "1"])
     check(code == 0 and code2 == 0 and code3 == 0 and weights(sm2) == weights(sm) and weights(sm) != weights(td0),
           f"--sam-rho changes the run and stop + resume is exact: {err[-200:]} {err3[-300:]}")
+    # --teacher (knowledge distillation; td0's trained model as the teacher): it changes the run,
+    # stays exact across stop + resume, and at --distill-weight 0 the run is td0's exactly.
+    kd, kd2, kd0 = (os.path.join(tmp, n) for n in ("kd", "kd2", "kd0"))
+    code, _, err = run(td_args(kd, ["--teacher", td0, "--distill-temperature", "1.5"]))
+    code2, _, err2 = run(td_args(kd2, ["--teacher", td0, "--distill-temperature", "1.5", "--stop-after", "5"]))
+    code3, _, err3 = run(["train", "--resume", kd2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and code3 == 0 and f"--teacher {td0}: label distributions of 96 training texts" in err
+          and weights(kd2) == weights(kd) and weights(kd) != weights(td0),
+          f"--teacher changes the run and stop + resume is exact: {err[-300:]} {err3[-300:]}")
+    code, _, err = run(td_args(kd0, ["--teacher", td0, "--teacher", kd, "--distill-weight", "0"]))
+    check(code == 0 and weights(kd0) == weights(td0), f"--distill-weight 0 is the run without a teacher: {err[-300:]}")
+    code, _, err = run(td_args(os.path.join(tmp, "kdw"), ["--distill-weight", "0.7"]))
+    check(code == 2 and "--distill-weight needs --teacher" in err, f"--distill-weight alone: {code} {err[-200:]}")
+    code, _, err = run(["train", "--objective", "denoise", "--teacher", td0, "--preset", "t5-tiny", "--data", data,
+                        "--out", os.path.join(tmp, "kddn"), "--max-steps", "2", "--threads", "1"])
+    check(code == 2 and "--teacher needs --objective classify" in err, f"--teacher with denoise: {code} {err[-200:]}")
+    other = os.path.join(tmp, "other-teacher")
+    shutil.copytree(td0, other, ignore=shutil.ignore_patterns("checkpoints"))
+    with open(os.path.join(other, "spiece.model"), "ab") as f:
+        f.write(b"\0")
+    code, _, err = run(td_args(os.path.join(tmp, "kdsp"), ["--teacher", other]))
+    check(code == 1 and f"--teacher {other}: its spiece.model differs from the student's tokenizer" in err
+          and not os.path.exists(os.path.join(tmp, "kdsp", "checkpoints")),
+          f"--teacher with another tokenizer stops the run: {code} {err[-300:]}")
     with open(vec, "a") as f:
         f.write("joy 1 2 3\n")
     code, _, err = run(td_args(os.path.join(tmp, "wvbad"), ["--word-vectors", vec]))

@@ -1,7 +1,8 @@
 // TorchT5::loss's smoothing and weighting (train/t5_torch.h LossOptions), each against the
 // formula written out here over the model's own logits: HF's smoothing over the vocabulary, the
-// smoothing over the label words at the label's position, and class weights with either; and
-// optimizer_step's sharpness-aware step against SAM's update written out here.
+// smoothing over the label words at the label's position, and class weights with either;
+// knowledge distillation's mix with a teacher's distribution; and optimizer_step's
+// sharpness-aware step against SAM's update written out here.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -104,6 +105,45 @@ TEST_F(Loss, ClassWeightsWeighTheMean) {
   o.label_smoothing = 0.2;
   o.smooth_ids = torch::tensor(set, torch::kInt64);
   EXPECT_NEAR(model_.loss(batch_, false, o).item<double>(), expected(logits, batch_.labels, 0.2, set, weight), 2e-5);
+}
+
+// Knowledge distillation: (1-w)·the token loss + w·T²·mean over rows of KL(teacher ‖ student),
+// the student's distribution over the label ids at position 0 at temperature T, written out here.
+TEST_F(Loss, DistillationMixesTheTeachersDistributionAtTheLabelsPosition) {
+  torch::NoGradGuard no_grad;
+  const auto logits = model_.forward(batch_, false).to(torch::kFloat64);
+  const std::vector<int64_t> set{5, 7, 9, 11};
+  const std::vector<std::vector<double>> teacher{{0.7, 0.2, 0.1, 0.0}, {0.1, 0.6, 0.2, 0.1}, {0.25, 0.25, 0.25, 0.25}};
+  auto soft = torch::zeros({3, 4}, torch::kFloat32);
+  for (int64_t b = 0; b < 3; ++b)
+    for (int64_t k = 0; k < 4; ++k) soft.index_put_({b, k}, teacher[static_cast<size_t>(b)][static_cast<size_t>(k)]);
+  batch_.soft_targets = soft;
+  const double hard = expected(logits, batch_.labels, 0.0, {}, {});
+  const auto lg = logits.accessor<double, 3>();
+  for (double T : {1.0, 2.0})
+    for (double w : {0.0, 0.3, 1.0}) {
+      double kl = 0;
+      for (int64_t b = 0; b < 3; ++b) {
+        double mx = -1e300, z = 0;
+        for (int64_t k : set) mx = std::max(mx, lg[b][0][k] / T);
+        for (int64_t k : set) z += std::exp(lg[b][0][k] / T - mx);
+        for (size_t k = 0; k < set.size(); ++k) {
+          const double p = teacher[static_cast<size_t>(b)][k];
+          const double log_q = lg[b][0][set[k]] / T - mx - std::log(z);
+          if (p > 0) kl += p * (std::log(p) - log_q);
+        }
+      }
+      kl /= 3.0;
+      LossOptions o;
+      o.distill_ids = torch::tensor(set, torch::kInt64);
+      o.distill_weight = w;
+      o.distill_temperature = T;
+      const double got = model_.loss(batch_, false, o).item<double>();
+      EXPECT_NEAR(got, (1 - w) * hard + w * T * T * kl, 2e-5) << "T " << T << " w " << w;
+      if (w > 0) {  // the teacher's term is not negligible here
+        EXPECT_GT(std::fabs(got - hard), 1e-2) << "T " << T << " w " << w;
+      }
+    }
 }
 
 double squared_norm(const std::vector<torch::Tensor>& ts) {
