@@ -504,6 +504,13 @@ int run_training(const TrainOptions& cli) {
   if (o.freeze_embedding) model->param("shared.weight").requires_grad_(false);
   std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
+  if (!o.teachers.empty()) {  // distillation compares the first decoder step's distributions over them
+    auto first = first_tokens(ls);
+    std::sort(first.begin(), first.end());
+    if (std::adjacent_find(first.begin(), first.end()) != first.end())
+      throw std::invalid_argument("--teacher needs labels whose first tokens differ (distillation compares the "
+                                  "first decoder step's distributions over the label words' first tokens)");
+  }
   const ModelFiles files = model_files(spiece, ls.names, ls.prefix, default_tokenizer());
 
   // Data.

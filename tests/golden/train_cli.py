@@ -324,6 +324,9 @@ with tempfile.TemporaryDirectory() as tmp:
     code, _, err = run(["train", "--objective", "denoise", "--teacher", td0, "--preset", "t5-tiny", "--data", data,
                         "--out", os.path.join(tmp, "kddn"), "--max-steps", "2", "--threads", "1"])
     check(code == 2 and "--teacher needs --objective classify" in err, f"--teacher with denoise: {code} {err[-200:]}")
+    code, _, err = run(td_args(os.path.join(tmp, "kdlab"), ["--teacher", td0, "--labels", "very happy,very sad"]))
+    check(code == 2 and "--teacher needs labels whose first tokens differ" in err,
+          f"--teacher with labels that share a first token: {code} {err[-200:]}")
     other = os.path.join(tmp, "other-teacher")
     shutil.copytree(td0, other, ignore=shutil.ignore_patterns("checkpoints"))
     with open(os.path.join(other, "spiece.model"), "ab") as f:
