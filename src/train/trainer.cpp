@@ -253,6 +253,14 @@ std::vector<int64_t> first_tokens(const LabelSet& ls) {
   return first;
 }
 
+// The labels' first tokens, sorted, each once.
+std::vector<int64_t> distinct_first_tokens(const LabelSet& ls) {
+  auto first = first_tokens(ls);
+  std::sort(first.begin(), first.end());
+  first.erase(std::unique(first.begin(), first.end()), first.end());
+  return first;
+}
+
 // The first decoder step's distribution over the labels' first tokens at `temperature`, for every
 // text of `data` (N, K), in data order, on the CPU; batches of 64 texts of similar lengths.
 torch::Tensor label_probabilities(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev,
@@ -287,29 +295,39 @@ EvalReport evaluate_model(TorchT5& model, const Encoded& data, const LabelSet& l
   return evaluate(ls.names, data.labels, pred, conf);
 }
 
-// --teacher: the teachers' label distributions on `train` at the distillation temperature,
-// averaged. Each teacher must read the texts as the student does (the same spiece.model).
-torch::Tensor teacher_targets(const TrainOptions& o, const std::string& spiece, const Encoded& train,
-                              const LabelSet& ls, torch::Device dev) {
+// --teacher: each teacher's checkpoint, opened before the data is read. Each must read the texts
+// as the student does (the same spiece.model).
+std::vector<Checkpoint> open_teachers(const TrainOptions& o, const std::string& spiece) {
+  if (o.teachers.empty()) return {};
   const std::string student_spiece = read_file(spiece);
-  torch::Tensor sum;
+  std::vector<Checkpoint> teachers;
   for (const auto& dir : o.teachers) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const Checkpoint ck = open_checkpoint(dir);
-    if (ck.spiece_path.empty()) throw Error("--teacher " + dir + ": no spiece.model in the directory");
-    if (read_file(ck.spiece_path) != student_spiece)
+    teachers.push_back(open_checkpoint(dir));
+    const std::string& sp = teachers.back().spiece_path;
+    if (sp.empty()) throw Error("--teacher " + dir + ": no spiece.model in the directory");
+    if (read_file(sp) != student_spiece)
       throw Error("--teacher " + dir + ": its spiece.model differs from the student's tokenizer (" + spiece +
                   "); a teacher must read the texts with the same pieces");
+  }
+  return teachers;
+}
+
+// The teachers' label distributions on `train` at the distillation temperature, averaged.
+torch::Tensor teacher_targets(const std::vector<Checkpoint>& teachers, double temperature, const Encoded& train,
+                              const LabelSet& ls, torch::Device dev) {
+  torch::Tensor sum;
+  for (const auto& ck : teachers) {
+    const auto t0 = std::chrono::steady_clock::now();
     TorchT5 teacher(ck.config, *ck.weights);
     teacher.to(dev);
-    const auto p = label_probabilities(teacher, train, ls, dev, o.distill_temperature);
+    const auto p = label_probabilities(teacher, train, ls, dev, temperature);
     const double agree = (p.argmax(1) == torch::tensor(train.labels, torch::kInt64)).to(torch::kFloat64).mean().item<double>();
-    std::cerr << "--teacher " << dir << ": label distributions of " << train.inputs.size() << " training texts in "
+    std::cerr << "--teacher " << ck.dir << ": label distributions of " << train.inputs.size() << " training texts in "
               << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
               << " s; its top label is the training label for " << 100.0 * agree << "% of them\n";
     sum = sum.defined() ? sum + p : p;
   }
-  return sum / static_cast<double>(o.teachers.size());
+  return sum / static_cast<double>(teachers.size());
 }
 
 // Sorts runs of 50 batches by length, then shuffles the order of the batches (not their content).
@@ -427,8 +445,8 @@ int run_training(const TrainOptions& cli) {
   if (!denoise && o.objective != "classify")
     throw std::invalid_argument("--objective must be classify, denoise or prefix-lm");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
-  if (o.objective != "denoise") {  // span corruption's own settings, which nothing else reads
-    const TrainOptions defaults;
+  const TrainOptions defaults;  // options that only one setting reads must keep their defaults without it
+  if (o.objective != "denoise") {  // span corruption's own settings
     if (o.noise_density != defaults.noise_density) throw std::invalid_argument("--noise-density needs --objective denoise");
     if (o.mean_noise_span != defaults.mean_noise_span)
       throw std::invalid_argument("--mean-noise-span needs --objective denoise");
@@ -439,8 +457,7 @@ int run_training(const TrainOptions& cli) {
   if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
   if (denoise && o.subword_nbest > 0) throw std::invalid_argument("--subword-nbest needs --objective classify");
   if (denoise && !o.teachers.empty()) throw std::invalid_argument("--teacher needs --objective classify");
-  if (o.teachers.empty()) {  // distillation's own settings, which nothing else reads
-    const TrainOptions defaults;
+  if (o.teachers.empty()) {  // distillation's own settings
     if (o.distill_weight != defaults.distill_weight) throw std::invalid_argument("--distill-weight needs --teacher");
     if (o.distill_temperature != defaults.distill_temperature)
       throw std::invalid_argument("--distill-temperature needs --teacher");
@@ -504,13 +521,11 @@ int run_training(const TrainOptions& cli) {
   if (o.freeze_embedding) model->param("shared.weight").requires_grad_(false);
   std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
-  if (!o.teachers.empty()) {  // distillation compares the first decoder step's distributions over them
-    auto first = first_tokens(ls);
-    std::sort(first.begin(), first.end());
-    if (std::adjacent_find(first.begin(), first.end()) != first.end())
-      throw std::invalid_argument("--teacher needs labels whose first tokens differ (distillation compares the "
-                                  "first decoder step's distributions over the label words' first tokens)");
-  }
+  // Distillation compares the first decoder step's distributions over the labels' first tokens.
+  if (!o.teachers.empty() && distinct_first_tokens(ls).size() != ls.tokens.size())
+    throw std::invalid_argument("--teacher needs labels whose first tokens differ (distillation compares the "
+                                "first decoder step's distributions over the label words' first tokens)");
+  std::vector<Checkpoint> teachers = open_teachers(o, spiece);
   const ModelFiles files = model_files(spiece, ls.names, ls.prefix, default_tokenizer());
 
   // Data.
@@ -519,7 +534,10 @@ int run_training(const TrainOptions& cli) {
   const Dataset train_ds = load_dataset(o.data, ls.names, dopt);
   if (train_ds.bad_rows) std::cerr << "skipped " << train_ds.bad_rows << " bad row(s) of " << o.data << "\n";
   Encoded train = encode_dataset(train_ds, tok, ls.prefix, o.max_input_tokens);
-  if (!o.teachers.empty()) train.soft = teacher_targets(o, spiece, train, ls, dev);
+  if (!teachers.empty()) {
+    train.soft = teacher_targets(teachers, o.distill_temperature, train, ls, dev);
+    teachers.clear();
+  }
   Encoded eval;
   if (!o.eval_data.empty()) {
     const Dataset eval_ds = load_dataset(o.eval_data, ls.names, dopt);
@@ -546,10 +564,7 @@ int run_training(const TrainOptions& cli) {
   LossOptions loss_options;
   loss_options.label_smoothing = o.label_smoothing;
   if (o.smooth_over == "labels") {
-    auto first = first_tokens(ls);  // each once
-    std::sort(first.begin(), first.end());
-    first.erase(std::unique(first.begin(), first.end()), first.end());
-    loss_options.smooth_ids = torch::tensor(first, torch::kInt64).to(dev);
+    loss_options.smooth_ids = torch::tensor(distinct_first_tokens(ls), torch::kInt64).to(dev);
   }
   if (train.soft.defined()) {
     loss_options.distill_ids = torch::tensor(first_tokens(ls), torch::kInt64).to(dev);
