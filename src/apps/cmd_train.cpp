@@ -76,6 +76,10 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_flag("--group-by-length", o->group_by_length, "Batches of similar lengths (less padding)")->group(g_rec);
   cmd->add_option("--average-from-epoch", o->average_from_epoch,
                   "Average the weights of every epoch from this one on; used when validation prefers it")->group(g_rec);
+  cmd->add_option("--swa-lr", o->swa_lr,
+                  "With --average-from-epoch: decay the rate to this value by that epoch and hold it there "
+                  "(SWA's constant rate; 0: decay to 0 as planned)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber)->group(g_rec);
   cmd->add_option("--objective", o->objective,
                   "classify (label words); denoise (T5 span corruption) or prefix-lm (continue a text cut at a "
                   "random point), on the texts alone, to pre-train a fresh model before fine-tuning it with --init")

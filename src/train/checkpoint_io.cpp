@@ -46,7 +46,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"adam_eps", o.adam_eps}, {"batch_size", o.batch_size}, {"epochs", o.epochs},
           {"warmup_steps", o.warmup_steps}, {"max_steps", o.max_steps}, {"seed", o.seed},
           {"dropout", o.dropout}, {"no_shuffle", o.no_shuffle}, {"group_by_length", o.group_by_length},
-          {"average_from_epoch", o.average_from_epoch}, {"class_weights", o.class_weights},
+          {"average_from_epoch", o.average_from_epoch}, {"swa_lr", o.swa_lr}, {"class_weights", o.class_weights},
           {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
           {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
           {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
@@ -74,7 +74,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("adam_eps", &o.adam_eps); get("batch_size", &o.batch_size); get("epochs", &o.epochs);
   get("warmup_steps", &o.warmup_steps); get("max_steps", &o.max_steps); get("seed", &o.seed);
   get("dropout", &o.dropout); get("no_shuffle", &o.no_shuffle);
-  get("group_by_length", &o.group_by_length); get("average_from_epoch", &o.average_from_epoch); get("class_weights", &o.class_weights);
+  get("group_by_length", &o.group_by_length); get("average_from_epoch", &o.average_from_epoch); get("swa_lr", &o.swa_lr); get("class_weights", &o.class_weights);
   get("eval_every", &o.eval_every); get("save_every", &o.save_every); get("log_every", &o.log_every);
   get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype); get("objective", &o.objective);
   get("noise_density", &o.noise_density); get("mean_noise_span", &o.mean_noise_span);

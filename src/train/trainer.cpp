@@ -37,8 +37,12 @@ namespace {
 constexpr size_t kEmbeddingGroup = 2;
 }  // namespace
 
-double lr_factor(int64_t step, int64_t total, int64_t warmup) {
+double lr_factor(int64_t step, int64_t total, int64_t warmup, int64_t hold_from, double hold) {
   if (step < warmup) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
+  if (hold_from >= 0) {
+    if (step >= hold_from) return hold;
+    return 1.0 - (1.0 - hold) * static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, hold_from - warmup));
+  }
   return std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
 }
 
@@ -462,6 +466,10 @@ int run_training(const TrainOptions& cli) {
     if (o.distill_temperature != defaults.distill_temperature)
       throw std::invalid_argument("--distill-temperature needs --teacher");
   }
+  if (o.swa_lr < 0) throw std::invalid_argument("--swa-lr must not be negative");
+  if (o.swa_lr > 0 && o.lr <= 0) throw std::invalid_argument("--swa-lr needs a positive --lr");
+  if (o.swa_lr > 0 && o.average_from_epoch <= 0)
+    throw std::invalid_argument("--swa-lr needs --average-from-epoch (the epoch from which the rate is held)");
   for (auto& t : o.teachers) t = fs::absolute(t).string();
   if (denoise && (o.unk_below > 0 || o.unk_dropout > 0))
     throw std::invalid_argument(std::string(o.unk_below > 0 ? "--unk-below" : "--unk-dropout") + " needs --objective classify");
@@ -584,6 +592,10 @@ int run_training(const TrainOptions& cli) {
   const auto N = static_cast<int64_t>(train.inputs.size());
   const int64_t per_epoch = (N + o.batch_size - 1) / o.batch_size;
   const int64_t total = o.max_steps > 0 ? o.max_steps : per_epoch * o.epochs;
+  const auto lr_at = [&](int64_t at) {
+    return o.swa_lr > 0 ? o.lr * lr_factor(at, total, o.warmup_steps, (o.average_from_epoch - 1) * per_epoch, o.swa_lr / o.lr)
+                        : o.lr * lr_factor(at, total, o.warmup_steps);
+  };
   auto opt = make_adamw(*model, o);
   int64_t step = 0;
   double best_metric = -1;
@@ -642,7 +654,7 @@ int run_training(const TrainOptions& cli) {
     nlohmann::ordered_json j;
     j["step"] = at;
     j["epoch"] = static_cast<double>(at) / static_cast<double>(per_epoch);
-    j["lr"] = o.lr * lr_factor(at, total, o.warmup_steps);
+    j["lr"] = lr_at(at);
     if (loss_n > 0) j["train_loss"] = loss_sum / static_cast<double>(loss_n);
     std::string line;
     const double metric = score(*model, j, line);
@@ -685,7 +697,7 @@ int run_training(const TrainOptions& cli) {
     const auto batch = denoise ? make_denoise_batch(train, idx, o, first_sentinel, config.decoder_start_token_id, noise_rng, dev)
                                : make_batch(train, idx, ls, config.decoder_start_token_id, dev, noise, &noise_rng);
     torch::manual_seed(o.seed * 7919ull + static_cast<uint64_t>(step));  // dropout: a function of (seed, step)
-    const double lr = o.lr * lr_factor(step, total, o.warmup_steps);
+    const double lr = lr_at(step);
     const auto s = optimizer_step(*model, *opt, batch,
                                   {.lr = lr, .max_grad_norm = o.max_grad_norm, .loss = loss_options,
                                    .embedding_lr_scale = o.embedding_lr_scale, .sam_rho = o.sam_rho});

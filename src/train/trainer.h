@@ -40,6 +40,10 @@ struct TrainOptions {
   // (stochastic weight averaging); at the end it replaces the final weights when its
   // evaluation is better.
   int average_from_epoch = 0;
+  // > 0, with average_from_epoch: the learning rate decays linearly from its peak to this value
+  // at the start of that epoch and then stays there, so the averaged weights come from a constant
+  // rate (SWA's schedule, Izmailov et al., 2018) rather than from the tail of a decay to 0.
+  double swa_lr = 0.0;
   std::string class_weights = "none";  // none | balanced
   // "classify": targets are label words. "denoise": T5's span corruption on the texts alone
   // (labels are not read), to pre-train a fresh model on the training texts before fine-tuning
@@ -96,8 +100,10 @@ struct TrainOptions {
   std::string out, resume, save_dtype = "f32", device = "cpu";
 };
 
-// Linear warm-up then linear decay to 0 (transformers' get_linear_schedule_with_warmup).
-double lr_factor(int64_t step, int64_t total, int64_t warmup);
+// Linear warm-up then linear decay to 0 (transformers' get_linear_schedule_with_warmup). With
+// hold_from >= 0 the decay reaches `hold` (a factor of the peak) at step hold_from instead and
+// stays there (--swa-lr).
+double lr_factor(int64_t step, int64_t total, int64_t warmup, int64_t hold_from = -1, double hold = 0.0);
 
 struct StepStats {
   double loss = 0, grad_norm = 0;

@@ -308,6 +308,27 @@ with tempfile.TemporaryDirectory() as tmp:
     code3, _, err3 = run(["train", "--resume", sm2, "--threads", "1"])
     check(code == 0 and code2 == 0 and code3 == 0 and weights(sm2) == weights(sm) and weights(sm) != weights(td0),
           f"--sam-rho changes the run and stop + resume is exact: {err[-200:]} {err3[-300:]}")
+    # --swa-lr: the rate decays to the held value by the averaging epoch and stays there (the
+    # metrics log's lr, against the values worked out by hand: 96 rows of 16 are 6 steps an epoch,
+    # 18 in all, warm-up 2, held from step 6); exact across stop + resume; refused without
+    # --average-from-epoch.
+    swa_args = lambda out, extra=(): (["train", "--preset", "t5-tiny", "--data", data, "--eval-data", data, "--out", out,
+                                       "--epochs", "3", "--batch-size", "16", "--lr", "1e-3", "--warmup-steps", "2",
+                                       "--average-from-epoch", "2", "--eval-every", "3", "--save-every", "4",
+                                       "--threads", "1", "--seed", "3"] + list(extra))
+    sw0, sw, sw2 = (os.path.join(tmp, n) for n in ("swa0", "swa", "swa2"))
+    code0, _, err0 = run(swa_args(sw0))
+    code, _, err = run(swa_args(sw, ["--swa-lr", "4e-4"]))
+    code2, _, err2 = run(swa_args(sw2, ["--swa-lr", "4e-4", "--stop-after", "7"]))
+    code3, _, err3 = run(["train", "--resume", sw2, "--threads", "1"])
+    lrs = lambda out: [round(d["lr"], 12) for d in map(json.loads, open(os.path.join(out, "metrics.jsonl"))) if "lr" in d]
+    check(code0 == 0 and code == 0 and lrs(sw0) == [9.375e-4, 7.5e-4, 5.625e-4, 3.75e-4, 1.875e-4, 0.0]
+          and lrs(sw) == [8.5e-4, 4e-4, 4e-4, 4e-4, 4e-4, 4e-4],
+          f"--swa-lr holds the rate from the averaging epoch: {err0[-200:]} {err[-200:]}")
+    check(code2 == 0 and code3 == 0 and weights(sw2) == weights(sw) and weights(sw) != weights(sw0),
+          f"--swa-lr changes the run and stop + resume is exact: {err2[-200:]} {err3[-300:]}")
+    code, _, err = run(td_args(os.path.join(tmp, "swano"), ["--swa-lr", "4e-4"]))
+    check(code == 2 and "--swa-lr needs --average-from-epoch" in err, f"--swa-lr alone: {code} {err[-200:]}")
     # --teacher (knowledge distillation; td0's trained model as the teacher): it changes the run,
     # stays exact across stop + resume, and at --distill-weight 0 the run is td0's exactly.
     kd, kd2, kd0 = (os.path.join(tmp, n) for n in ("kd", "kd2", "kd0"))

@@ -2,7 +2,8 @@
 // formula written out here over the model's own logits: HF's smoothing over the vocabulary, the
 // smoothing over the label words at the label's position, and class weights with either;
 // knowledge distillation's mix with a teacher's distribution; and optimizer_step's
-// sharpness-aware step against SAM's update written out here.
+// sharpness-aware step against SAM's update written out here; and the learning-rate schedule,
+// with and without --swa-lr's held rate, against values worked out by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -198,6 +199,25 @@ TEST_F(Loss, SharpnessAwareStepTakesTheGradientAtTheAscendedWeights) {
     EXPECT_LE((got - w0[i]).abs().max().item<double>(), lr * (1 + 1e-4)) << names[i];
   }
   EXPECT_GT(moved, 1e-2);
+}
+
+// transformers' linear schedule (warm-up 10 of 100 steps), and --swa-lr's: the decay reaches the
+// held factor 0.25 at step 40 and stays there to the end; a hold that begins inside the warm-up
+// takes over when the warm-up ends.
+TEST(Schedule, LinearAndHeldForSwa) {
+  EXPECT_DOUBLE_EQ(lr_factor(0, 100, 10), 0.0);
+  EXPECT_DOUBLE_EQ(lr_factor(5, 100, 10), 0.5);
+  EXPECT_DOUBLE_EQ(lr_factor(10, 100, 10), 1.0);
+  EXPECT_DOUBLE_EQ(lr_factor(55, 100, 10), 0.5);
+  EXPECT_DOUBLE_EQ(lr_factor(100, 100, 10), 0.0);
+  EXPECT_DOUBLE_EQ(lr_factor(5, 100, 10, 40, 0.25), 0.5);
+  EXPECT_DOUBLE_EQ(lr_factor(10, 100, 10, 40, 0.25), 1.0);
+  EXPECT_DOUBLE_EQ(lr_factor(25, 100, 10, 40, 0.25), 0.625);  // 1 - 0.75 * 15/30
+  EXPECT_DOUBLE_EQ(lr_factor(39, 100, 10, 40, 0.25), 0.275);  // 1 - 0.75 * 29/30
+  EXPECT_DOUBLE_EQ(lr_factor(40, 100, 10, 40, 0.25), 0.25);
+  EXPECT_DOUBLE_EQ(lr_factor(100, 100, 10, 40, 0.25), 0.25);
+  EXPECT_DOUBLE_EQ(lr_factor(5, 100, 10, 5, 0.3), 0.5);
+  EXPECT_DOUBLE_EQ(lr_factor(10, 100, 10, 5, 0.3), 0.3);
 }
 
 }  // namespace
