@@ -11,6 +11,10 @@
 
 namespace emot5::train {
 
+// The original recipe's peak learning rate and gradient-clipping norm: the defaults of both
+// TrainOptions (a run) and StepOptions (one step).
+inline constexpr double kRecipeLr = 5e-5, kRecipeMaxGradNorm = 1.0;
+
 struct TrainOptions {
   // Model: --init DIR, or a fresh model from --config FILE or --preset NAME.
   std::string init, config_file, preset;
@@ -22,7 +26,7 @@ struct TrainOptions {
   bool skip_bad_rows = false;
   int max_input_tokens = 512;
   // Recipe.
-  double lr = 5e-5, weight_decay = 0.0, label_smoothing = 0.0, max_grad_norm = 1.0;
+  double lr = kRecipeLr, weight_decay = 0.0, label_smoothing = 0.0, max_grad_norm = kRecipeMaxGradNorm;
   // Where --label-smoothing's mass goes: "vocab" (HF's trainer: the whole vocabulary, at every
   // target position) or "labels" (the label words, at the label's position; LossOptions).
   std::string smooth_over = "vocab";
@@ -110,8 +114,8 @@ struct StepStats {
 };
 
 struct StepOptions {
-  double lr = 5e-5;
-  double max_grad_norm = 1.0;
+  double lr = kRecipeLr;
+  double max_grad_norm = kRecipeMaxGradNorm;
   LossOptions loss = {};
   double embedding_lr_scale = 1.0;  // the shared embedding's group, when make_adamw made one
   double sam_rho = 0.0;             // > 0: sharpness-aware minimization with this radius
