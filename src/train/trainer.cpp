@@ -192,9 +192,11 @@ TorchBatch make_batch(const Encoded& data, const std::vector<size_t>& idx, const
                       torch::Device dev, const InputNoise& noise = {}, std::mt19937_64* rng = nullptr) {
   std::vector<std::vector<int>> dropped;
   if (noise.token_dropout > 0 || noise.unk_dropout > 0 || noise.subwords) {
+    std::vector<int> cut;
     for (size_t i : idx) {
-      const auto cut = noise.subwords ? noise.subwords->sample(data.inputs[i], *rng, noise.max_tokens) : data.inputs[i];
-      dropped.push_back(mask_tokens(drop_tokens(cut, noise.token_dropout, 1, *rng), noise.unk_dropout, noise.unk_id, 1, *rng));
+      const std::vector<int>* in = &data.inputs[i];  // re-cut only with subword regularization
+      if (noise.subwords) in = &(cut = noise.subwords->sample(data.inputs[i], *rng, noise.max_tokens));
+      dropped.push_back(mask_tokens(drop_tokens(*in, noise.token_dropout, 1, *rng), noise.unk_dropout, noise.unk_id, 1, *rng));
     }
   }
   std::vector<const std::vector<int>*> inputs;
