@@ -594,10 +594,10 @@ int run_training(const TrainOptions& cli) {
   const auto N = static_cast<int64_t>(train.inputs.size());
   const int64_t per_epoch = (N + o.batch_size - 1) / o.batch_size;
   const int64_t total = o.max_steps > 0 ? o.max_steps : per_epoch * o.epochs;
-  const auto lr_at = [&](int64_t at) {
-    return o.swa_lr > 0 ? o.lr * lr_factor(at, total, o.warmup_steps, (o.average_from_epoch - 1) * per_epoch, o.swa_lr / o.lr)
-                        : o.lr * lr_factor(at, total, o.warmup_steps);
-  };
+  // The rate at a step; with --swa-lr it is held from the first averaged epoch on.
+  const int64_t hold_from = o.swa_lr > 0 ? (o.average_from_epoch - 1) * per_epoch : -1;
+  const double hold = o.swa_lr > 0 ? o.swa_lr / o.lr : 0.0;
+  const auto lr_at = [&](int64_t at) { return o.lr * lr_factor(at, total, o.warmup_steps, hold_from, hold); };
   auto opt = make_adamw(*model, o);
   int64_t step = 0;
   double best_metric = -1;
