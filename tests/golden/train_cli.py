@@ -329,6 +329,10 @@ with tempfile.TemporaryDirectory() as tmp:
           f"--swa-lr changes the run and stop + resume is exact: {err2[-200:]} {err3[-300:]}")
     code, _, err = run(td_args(os.path.join(tmp, "swano"), ["--swa-lr", "4e-4"]))
     check(code == 2 and "--swa-lr needs --average-from-epoch" in err, f"--swa-lr alone: {code} {err[-200:]}")
+    code, _, err = run(["train", "--preset", "t5-tiny", "--data", data, "--out", os.path.join(tmp, "swalr0"),
+                        "--epochs", "2", "--lr", "0", "--average-from-epoch", "2", "--swa-lr", "4e-4", "--threads", "1"])
+    check(code == 2 and "--swa-lr needs a positive --lr" in err and not os.path.exists(os.path.join(tmp, "swalr0")),
+          f"--swa-lr with --lr 0: {code} {err[-200:]}")
     # --teacher (knowledge distillation; td0's trained model as the teacher): it changes the run,
     # stays exact across stop + resume, and at --distill-weight 0 the run is td0's exactly.
     kd, kd2, kd0 = (os.path.join(tmp, n) for n in ("kd", "kd2", "kd0"))
