@@ -225,7 +225,12 @@ torch::Tensor TorchT5::loss(const TorchBatch& b, bool train, const LossOptions& 
   const double T = o.distill_temperature, w = o.distill_weight;
   const auto student = torch::log_softmax(logits.select(1, 0).index_select(1, o.distill_ids) / T, -1);
   const auto& teacher = b.soft_targets;
-  const auto kl = (torch::xlogy(teacher, teacher) - teacher * student).sum(-1).mean();
+  const auto per_row = (torch::xlogy(teacher, teacher) - teacher * student).sum(-1);
+  auto kl = per_row.mean();
+  if (o.class_weight.defined()) {  // each row's KL weighed by its gold label's weight, as the label loss is
+    const auto rw = o.class_weight.index({b.labels.select(1, 0).clamp_min(0)});
+    kl = (per_row * rw).sum() / rw.sum();
+  }
   return (1.0 - w) * hard + (w * T * T) * kl;
 }
 

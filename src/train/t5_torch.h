@@ -38,7 +38,8 @@ struct LossOptions {
   // Knowledge distillation (Hinton et al., 2015). With distill_weight w > 0 the loss is
   // (1-w)·the loss above + w·T²·mean over rows of KL(teacher ‖ student), both distributions over
   // `distill_ids` (the K label words' first tokens) at the first target position, the student's
-  // at temperature T = distill_temperature; the teacher's is the batch's soft_targets.
+  // at temperature T = distill_temperature; the teacher's is the batch's soft_targets. With
+  // class_weight the mean over rows is weighted by class_weight[the row's first target token].
   torch::Tensor distill_ids;
   double distill_weight = 0.0, distill_temperature = 1.0;
 };

@@ -1,9 +1,9 @@
 // TorchT5::loss's smoothing and weighting (train/t5_torch.h LossOptions), each against the
 // formula written out here over the model's own logits: HF's smoothing over the vocabulary, the
 // smoothing over the label words at the label's position, and class weights with either;
-// knowledge distillation's mix with a teacher's distribution; and optimizer_step's
-// sharpness-aware step against SAM's update written out here; and the learning-rate schedule,
-// with and without --swa-lr's held rate, against values worked out by hand.
+// knowledge distillation's mix with a teacher's distribution, with and without class weights;
+// optimizer_step's sharpness-aware step against SAM's update written out here; and the
+// learning-rate schedule, with and without --swa-lr's held rate, against values worked out by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -56,6 +56,36 @@ double expected(const torch::Tensor& logits, const torch::Tensor& labels, double
       wsum += w;
     }
   return sum / wsum;
+}
+
+// Each row's KL(teacher ‖ student) in double, the student's distribution over `set` at position 0
+// at temperature T, from the model's logits (B, T, V).
+std::vector<double> kl_per_row(const torch::Tensor& logits, const std::vector<int64_t>& set,
+                               const std::vector<std::vector<double>>& teacher, double T) {
+  const auto l64 = logits.to(torch::kFloat64);
+  const auto lg = l64.accessor<double, 3>();
+  std::vector<double> out;
+  for (int64_t b = 0; b < logits.size(0); ++b) {
+    double mx = -1e300, z = 0, row = 0;
+    for (int64_t k : set) mx = std::max(mx, lg[b][0][k] / T);
+    for (int64_t k : set) z += std::exp(lg[b][0][k] / T - mx);
+    for (size_t k = 0; k < set.size(); ++k) {
+      const double p = teacher[static_cast<size_t>(b)][k];
+      if (p > 0) row += p * (std::log(p) - (lg[b][0][set[k]] / T - mx - std::log(z)));
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+// Three rows' teacher distributions over four label ids, and the same as a batch's soft targets.
+const std::vector<std::vector<double>> kTeacher{{0.7, 0.2, 0.1, 0.0}, {0.1, 0.6, 0.2, 0.1}, {0.25, 0.25, 0.25, 0.25}};
+torch::Tensor soft_targets(const std::vector<std::vector<double>>& teacher) {
+  auto soft = torch::zeros({static_cast<int64_t>(teacher.size()), 4}, torch::kFloat32);
+  for (size_t b = 0; b < teacher.size(); ++b)
+    for (size_t k = 0; k < 4; ++k)
+      soft.index_put_({static_cast<int64_t>(b), static_cast<int64_t>(k)}, teacher[b][k]);
+  return soft;
 }
 
 class Loss : public ::testing::Test {
@@ -114,27 +144,12 @@ TEST_F(Loss, DistillationMixesTheTeachersDistributionAtTheLabelsPosition) {
   torch::NoGradGuard no_grad;
   const auto logits = model_.forward(batch_, false).to(torch::kFloat64);
   const std::vector<int64_t> set{5, 7, 9, 11};
-  const std::vector<std::vector<double>> teacher{{0.7, 0.2, 0.1, 0.0}, {0.1, 0.6, 0.2, 0.1}, {0.25, 0.25, 0.25, 0.25}};
-  auto soft = torch::zeros({3, 4}, torch::kFloat32);
-  for (int64_t b = 0; b < 3; ++b)
-    for (int64_t k = 0; k < 4; ++k) soft.index_put_({b, k}, teacher[static_cast<size_t>(b)][static_cast<size_t>(k)]);
-  batch_.soft_targets = soft;
+  batch_.soft_targets = soft_targets(kTeacher);
   const double hard = expected(logits, batch_.labels, 0.0, {}, {});
-  const auto lg = logits.accessor<double, 3>();
   for (double T : {1.0, 2.0})
     for (double w : {0.0, 0.3, 1.0}) {
       double kl = 0;
-      for (int64_t b = 0; b < 3; ++b) {
-        double mx = -1e300, z = 0;
-        for (int64_t k : set) mx = std::max(mx, lg[b][0][k] / T);
-        for (int64_t k : set) z += std::exp(lg[b][0][k] / T - mx);
-        for (size_t k = 0; k < set.size(); ++k) {
-          const double p = teacher[static_cast<size_t>(b)][k];
-          const double log_q = lg[b][0][set[k]] / T - mx - std::log(z);
-          if (p > 0) kl += p * (std::log(p) - log_q);
-        }
-      }
-      kl /= 3.0;
+      for (double row : kl_per_row(logits, set, kTeacher, T)) kl += row / 3.0;
       LossOptions o;
       o.distill_ids = torch::tensor(set, torch::kInt64);
       o.distill_weight = w;
@@ -145,6 +160,31 @@ TEST_F(Loss, DistillationMixesTheTeachersDistributionAtTheLabelsPosition) {
         EXPECT_GT(std::fabs(got - hard), 1e-2) << "T " << T << " w " << w;
       }
     }
+}
+
+// With class weights, both terms are weighted means: the label loss as ClassWeightsWeighTheMean,
+// and each row's KL by the weight of its gold label (its first target token: 5, 7 and 9 here).
+TEST_F(Loss, ClassWeightsWeighTheDistillationTerm) {
+  torch::NoGradGuard no_grad;
+  const auto logits = model_.forward(batch_, false).to(torch::kFloat64);
+  const std::vector<int64_t> set{5, 7, 9, 11};
+  batch_.soft_targets = soft_targets(kTeacher);
+  std::vector<double> weight(static_cast<size_t>(logits.size(2)), 1.0);
+  weight[5] = 3.0;
+  weight[9] = 0.25;
+  const double T = 2.0, w = 0.5;
+  const auto rows = kl_per_row(logits, set, kTeacher, T);
+  const double kl = (3.0 * rows[0] + rows[1] + 0.25 * rows[2]) / (3.0 + 1.0 + 0.25);
+  const double kl_plain = (rows[0] + rows[1] + rows[2]) / 3.0;
+  LossOptions o;
+  o.class_weight = torch::tensor(std::vector<float>(weight.begin(), weight.end()));
+  o.distill_ids = torch::tensor(set, torch::kInt64);
+  o.distill_weight = w;
+  o.distill_temperature = T;
+  const double hard = expected(logits, batch_.labels, 0.0, {}, weight);
+  const double got = model_.loss(batch_, false, o).item<double>();
+  EXPECT_NEAR(got, (1 - w) * hard + w * T * T * kl, 2e-5);
+  EXPECT_GT(std::fabs(got - ((1 - w) * hard + w * T * T * kl_plain)), 1e-3);  // the weights matter here
 }
 
 double squared_norm(const std::vector<torch::Tensor>& ts) {
