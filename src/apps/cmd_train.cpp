@@ -127,11 +127,16 @@ void add_train(CLI::App& app, Runner* run) {
                   "Knowledge distillation from this trained model (a checkpoint directory with the same "
                   "spiece.model); repeat it to average several")
       ->check(CLI::ExistingDirectory)->group(g_rec);
+  cmd->add_option("--teacher-scores", o->teacher_scores,
+                  "Knowledge distillation from label distributions in this JSONL file, one line per row of "
+                  "--data in order, as 'emot5 classify --no-generate -i DATA' writes them; repeat it to average "
+                  "several")
+      ->check(CLI::ExistingFile)->group(g_rec);
   cmd->add_option("--distill-weight", o->distill_weight,
-                  "With --teacher: the teacher's share of the loss (the label loss has the rest)")
+                  "With --teacher or --teacher-scores: the teacher's share of the loss (the label loss has the rest)")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group(g_rec);
   cmd->add_option("--distill-temperature", o->distill_temperature,
-                  "With --teacher: both models' label distributions are softened by this temperature")
+                  "With --teacher or --teacher-scores: both label distributions are softened by this temperature")
       ->capture_default_str()->check(CLI::Range(0.05, 100.0))->group(g_rec);
   auto* g_run = "Run";
   cmd->add_option("--out", o->out, "Output directory (model, checkpoints, metrics.jsonl)")->group(g_run);

@@ -55,7 +55,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"subword_alpha", o.subword_alpha},
           {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding},
           {"embedding_lr_scale", o.embedding_lr_scale}, {"sam_rho", o.sam_rho},
-          {"teachers", o.teachers}, {"distill_weight", o.distill_weight},
+          {"teachers", o.teachers}, {"teacher_scores", o.teacher_scores}, {"distill_weight", o.distill_weight},
           {"distill_temperature", o.distill_temperature}};
 }
 
@@ -90,6 +90,7 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("embedding_lr_scale", &o.embedding_lr_scale);
   get("sam_rho", &o.sam_rho);
   get("teachers", &o.teachers);
+  get("teacher_scores", &o.teacher_scores);
   get("distill_weight", &o.distill_weight);
   get("distill_temperature", &o.distill_temperature);
   return o;

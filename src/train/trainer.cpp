@@ -19,6 +19,7 @@
 #include "io/checkpoint.h"
 #include "io/error.h"
 #include "io/file_util.h"
+#include "io/json_util.h"
 #include "io/progress.h"
 #include "io/safetensors.h"
 #include "text/tokenizer.h"
@@ -129,6 +130,46 @@ T5Config preset_config(const std::string& name) {
     throw std::invalid_argument("unknown --preset '" + name + "' (emot5-small, t5-tiny, flan-t5-small)");
   }
   return c;
+}
+
+torch::Tensor read_teacher_scores(const std::string& path, const Dataset& data, const std::vector<std::string>& labels,
+                                  double temperature) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open the teacher's scores");
+  const size_t N = data.rows.size(), K = labels.size();
+  auto out = torch::empty({static_cast<int64_t>(N), static_cast<int64_t>(K)}, torch::kFloat32);
+  auto acc = out.accessor<float, 2>();
+  std::string line;
+  size_t n = 0;
+  std::vector<double> q(K);
+  while (std::getline(in, line)) {
+    const std::string where = path + ":" + std::to_string(++n);
+    if (n > N) throw Error(where + ": more lines than the " + std::to_string(N) + " rows of " + data.path);
+    const LabeledText& row = data.rows[n - 1];
+    const auto j = parse_json_object(line, where);
+    if (const auto t = j.find("text"); t != j.end() && (!t->is_string() || t->get<std::string>() != row.text))
+      throw Error(where + ": its \"text\" is not the text of row " + std::to_string(n) + " (" + data.path + ":" +
+                  std::to_string(row.line) + "); the scores must follow the data's rows in order");
+    const auto scores = j.find("scores");
+    if (scores == j.end() || !scores->is_object()) throw Error(where + ": no \"scores\" object");
+    double sum = 0;
+    for (size_t k = 0; k < K; ++k) {
+      const auto v = scores->find(labels[k]);
+      if (v == scores->end() || !v->is_number())
+        throw Error(where + ": \"scores\" has no number for the label '" + labels[k] + "'");
+      const double p = v->get<double>();
+      if (!(p >= 0.0 && p <= 1.0))
+        throw Error(where + ": the score of '" + labels[k] + "' is " + v->dump() + ", not a probability");
+      q[k] = p > 0.0 ? std::exp(std::log(p) / temperature) : 0.0;
+      sum += q[k];
+    }
+    if (!(sum > 0.0)) throw Error(where + ": every label's score is 0");
+    for (size_t k = 0; k < K; ++k) acc[static_cast<int64_t>(n - 1)][static_cast<int64_t>(k)] = static_cast<float>(q[k] / sum);
+  }
+  if (n != N)
+    throw Error(path + ": " + std::to_string(n) + " lines for the " + std::to_string(N) + " rows of " + data.path +
+                " (one line of scores per row, in order)");
+  return out;
 }
 
 namespace {
@@ -318,7 +359,7 @@ std::vector<Checkpoint> open_teachers(const TrainOptions& o, const std::string& 
   return teachers;
 }
 
-// The teachers' label distributions on `train` at the distillation temperature, averaged.
+// The sum of the teachers' label distributions on `train` at the distillation temperature.
 torch::Tensor teacher_targets(const std::vector<Checkpoint>& teachers, double temperature, const Encoded& train,
                               const LabelSet& ls, torch::Device dev) {
   torch::Tensor sum;
@@ -333,7 +374,7 @@ torch::Tensor teacher_targets(const std::vector<Checkpoint>& teachers, double te
               << " s; its top label is the training label for " << 100.0 * agree << "% of them\n";
     sum = sum.defined() ? sum + p : p;
   }
-  return sum / static_cast<double>(teachers.size());
+  return sum;
 }
 
 // Sorts runs of 50 batches by length, then shuffles the order of the batches (not their content).
@@ -463,16 +504,19 @@ int run_training(const TrainOptions& cli) {
   if (denoise && o.token_dropout > 0) throw std::invalid_argument("--token-dropout needs --objective classify");
   if (denoise && o.subword_nbest > 0) throw std::invalid_argument("--subword-nbest needs --objective classify");
   if (denoise && !o.teachers.empty()) throw std::invalid_argument("--teacher needs --objective classify");
-  if (o.teachers.empty()) {  // distillation's own settings
-    if (o.distill_weight != defaults.distill_weight) throw std::invalid_argument("--distill-weight needs --teacher");
+  if (denoise && !o.teacher_scores.empty()) throw std::invalid_argument("--teacher-scores needs --objective classify");
+  if (o.teachers.empty() && o.teacher_scores.empty()) {  // distillation's own settings
+    if (o.distill_weight != defaults.distill_weight)
+      throw std::invalid_argument("--distill-weight needs --teacher or --teacher-scores");
     if (o.distill_temperature != defaults.distill_temperature)
-      throw std::invalid_argument("--distill-temperature needs --teacher");
+      throw std::invalid_argument("--distill-temperature needs --teacher or --teacher-scores");
   }
   if (o.swa_lr < 0) throw std::invalid_argument("--swa-lr must not be negative");
   if (o.swa_lr > 0 && o.lr <= 0) throw std::invalid_argument("--swa-lr needs a positive --lr");
   if (o.swa_lr > 0 && o.average_from_epoch <= 0)
     throw std::invalid_argument("--swa-lr needs --average-from-epoch (the epoch from which the rate is held)");
   for (auto& t : o.teachers) t = fs::absolute(t).string();
+  for (auto& t : o.teacher_scores) t = fs::absolute(t).string();
   if (denoise && (o.unk_below > 0 || o.unk_dropout > 0))
     throw std::invalid_argument(std::string(o.unk_below > 0 ? "--unk-below" : "--unk-dropout") + " needs --objective classify");
   if (o.threads > 0) torch::set_num_threads(o.threads);
@@ -532,8 +576,8 @@ int run_training(const TrainOptions& cli) {
   std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
   // Distillation compares the first decoder step's distributions over the labels' first tokens.
-  if (!o.teachers.empty() && distinct_first_tokens(ls).size() != ls.tokens.size())
-    throw std::invalid_argument("--teacher needs labels whose first tokens differ (distillation compares the "
+  if ((!o.teachers.empty() || !o.teacher_scores.empty()) && distinct_first_tokens(ls).size() != ls.tokens.size())
+    throw std::invalid_argument(std::string(o.teachers.empty() ? "--teacher-scores" : "--teacher") + " needs labels whose first tokens differ (distillation compares the "
                                 "first decoder step's distributions over the label words' first tokens)");
   std::vector<Checkpoint> teachers = open_teachers(o, spiece);
   const ModelFiles files = model_files(spiece, ls.names, ls.prefix, default_tokenizer());
@@ -548,6 +592,18 @@ int run_training(const TrainOptions& cli) {
     train.soft = teacher_targets(teachers, o.distill_temperature, train, ls, dev);
     teachers.clear();
   }
+  if (!o.teacher_scores.empty()) {
+    if (train_ds.bad_rows)
+      throw Error("--teacher-scores needs " + o.data + " without bad rows: its scores are matched to the rows by position");
+    for (const auto& path : o.teacher_scores) {
+      const auto p = read_teacher_scores(path, train_ds, ls.names, o.distill_temperature);
+      const double agree = (p.argmax(1) == torch::tensor(train.labels, torch::kInt64)).to(torch::kFloat64).mean().item<double>();
+      std::cerr << "--teacher-scores " << path << ": its top label is the training label for " << 100.0 * agree
+                << "% of the " << train.labels.size() << " training texts\n";
+      train.soft = train.soft.defined() ? train.soft + p : p;
+    }
+  }
+  if (train.soft.defined()) train.soft /= static_cast<double>(o.teachers.size() + o.teacher_scores.size());
   Encoded eval;
   if (!o.eval_data.empty()) {
     const Dataset eval_ds = load_dataset(o.eval_data, ls.names, dopt);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "classifier/dataset.h"
 #include "train/t5_torch.h"
 
 namespace emot5::train {
@@ -96,6 +97,9 @@ struct TrainOptions {
   // training texts at the start. The loss mixes the label loss with the teacher's distribution
   // (LossOptions::distill_weight, distill_temperature).
   std::vector<std::string> teachers;
+  // classify: distillation from label distributions in files (read_teacher_scores), e.g. another
+  // kind of model's; averaged with the teachers above, if any.
+  std::vector<std::string> teacher_scores;
   double distill_weight = 0.5, distill_temperature = 2.0;
   // Bookkeeping.
   int64_t eval_every = 0, save_every = 500, log_every = 50;
@@ -108,6 +112,16 @@ struct TrainOptions {
 // hold_from >= 0 the decay reaches `hold` (a factor of the peak) at step hold_from instead and
 // stays there (--swa-lr).
 double lr_factor(int64_t step, int64_t total, int64_t warmup, int64_t hold_from = -1, double hold = 0.0);
+
+// --teacher-scores FILE: line k holds the label distribution of `data`'s k-th row, as `emot5
+// classify --no-generate -i DATA` writes it: {"text": ..., "scores": {"<label>": p, ...}}, one
+// probability for each of `labels` (other keys are ignored). A "text", where present, must be
+// the row's. Returns (rows, labels) f32: each row's probabilities softened by `temperature`,
+// p^(1/T) renormalized (the softmax of the teacher's log-probabilities / T). Throws emot5::Error
+// naming FILE:LINE for a malformed line, a missing or invalid score, a text that differs from the
+// row's, and FILE for a count of lines other than the rows'.
+torch::Tensor read_teacher_scores(const std::string& path, const Dataset& data, const std::vector<std::string>& labels,
+                                  double temperature);
 
 struct StepStats {
   double loss = 0, grad_norm = 0;

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -360,6 +361,40 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 1 and f"--teacher {other}: its spiece.model differs from the student's tokenizer" in err
           and not os.path.exists(os.path.join(tmp, "kdsp", "checkpoints")),
           f"--teacher with another tokenizer stops the run: {code} {err[-300:]}")
+    # --teacher-scores: td0's label distributions as `emot5 classify` writes them. The run changes,
+    # stays exact across stop + resume, and ends where --teacher td0 ends (the labels are single
+    # pieces, so the file's distributions are the checkpoint teacher's, up to the engine's rounding).
+    scores = os.path.join(tmp, "td0-scores.jsonl")
+    code, out, err = run(["classify", "--model", td0, "--no-generate", "-i", data, "--threads", "1"])
+    check(code == 0 and out.count("\n") == 96, f"classify writes the teacher's scores: {code} {err[-200:]}")
+    with open(scores, "w") as f:
+        f.write(out)
+    ks, ks2 = os.path.join(tmp, "ks"), os.path.join(tmp, "ks2")
+    code, _, err = run(td_args(ks, ["--teacher-scores", scores, "--distill-temperature", "1.5"]))
+    code2, _, err2 = run(td_args(ks2, ["--teacher-scores", scores, "--distill-temperature", "1.5", "--stop-after", "5"]))
+    code3, _, err3 = run(["train", "--resume", ks2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and code3 == 0 and f"--teacher-scores {scores}: its top label is" in err
+          and weights(ks2) == weights(ks) and weights(ks) != weights(td0),
+          f"--teacher-scores changes the run and stop + resume is exact: {err[-300:]} {err3[-300:]}")
+    a, b = tensors(os.path.join(ks, "model.safetensors")), tensors(os.path.join(kd, "model.safetensors"))
+    diff = max(max(abs(x - y) for x, y in zip(struct.unpack(f"<{len(a[k]) // 4}f", a[k]),
+                                              struct.unpack(f"<{len(b[k]) // 4}f", b[k]))) for k in a)
+    check(a.keys() == b.keys() and diff < 1e-4, f"--teacher-scores from td0 ends where --teacher td0 ends: {diff}")
+    bad = os.path.join(tmp, "bad-scores.jsonl")
+    with open(bad, "w") as f:
+        f.write("".join(out.splitlines(keepends=True)[:95]))
+    code, _, err = run(td_args(os.path.join(tmp, "ksbad"), ["--teacher-scores", bad]))
+    check(code == 1 and f"{bad}: 95 lines for the 96 rows of {data}" in err,
+          f"--teacher-scores with a line short: {code} {err[-300:]}")
+    with open(bad, "w") as f:
+        f.write("".join(out.splitlines(keepends=True)[1:] + out.splitlines(keepends=True)[:1]))
+    code, _, err = run(td_args(os.path.join(tmp, "ksbad"), ["--teacher-scores", bad]))
+    check(code == 1 and f"{bad}:1: its \"text\" is not the text of row 1 ({data}:1)" in err,
+          f"--teacher-scores out of order: {code} {err[-300:]}")
+    code, _, err = run(["train", "--objective", "denoise", "--teacher-scores", scores, "--preset", "t5-tiny", "--data",
+                        data, "--out", os.path.join(tmp, "ksdn"), "--max-steps", "2", "--threads", "1"])
+    check(code == 2 and "--teacher-scores needs --objective classify" in err,
+          f"--teacher-scores with denoise: {code} {err[-200:]}")
     with open(vec, "a") as f:
         f.write("joy 1 2 3\n")
     code, _, err = run(td_args(os.path.join(tmp, "wvbad"), ["--word-vectors", vec]))
