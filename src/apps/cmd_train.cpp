@@ -7,6 +7,7 @@
 #include "apps/commands.h"
 #include "io/file_util.h"
 #ifdef EMOT5_HAVE_TRAINER
+#include "train/bilstm.h"
 #include "train/trainer.h"
 #endif
 
@@ -14,13 +15,17 @@ namespace emot5::app {
 
 namespace {
 const char* const kTrainHelp = "Fine-tune a T5 classifier (defaults: the original recipe)";
+const char* const kBilstmHelp =
+    "Cross-fitted label distributions of a word-level BiLSTM for each training row (a teacher for "
+    "train --teacher-scores)";
 }
 
 void add_train_forwarder(CLI::App& app, Runner* run, int argc, char** argv) {
-  auto* cmd = app.add_subcommand("train", kTrainHelp);
-  cmd->set_help_flag();  // emot5-train prints the help
-  cmd->allow_extras();
-  cmd->callback([run, argc, argv] {
+  for (const auto& [name, help] : {std::pair{"train", kTrainHelp}, std::pair{"bilstm-scores", kBilstmHelp}}) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->set_help_flag();  // emot5-train prints the help
+    cmd->allow_extras();
+    cmd->callback([run, argc, argv] {
     *run = [argc, argv]() -> int {
       const auto dir = executable_dir();
       const auto trainer = std::filesystem::path(dir.empty() ? "." : dir) / "emot5-train";
@@ -34,7 +39,8 @@ void add_train_forwarder(CLI::App& app, Runner* run, int argc, char** argv) {
       ::execv(trainer.c_str(), args.data());
       throw std::runtime_error("cannot run " + trainer.string());
     };
-  });
+    });
+  }
 }
 
 void add_train(CLI::App& app, Runner* run) {
@@ -148,6 +154,36 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--threads", o->threads, "Intra-op threads (0: libtorch's default)")->group(g_run);
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str()->group(g_run);
   cmd->callback([o, run] { *run = [o]() -> int { return train::run_training(*o); }; });
+#else
+  (void)cmd;
+  (void)run;
+#endif
+}
+
+void add_bilstm_scores(CLI::App& app, Runner* run) {
+  auto* cmd = app.add_subcommand("bilstm-scores", kBilstmHelp);
+#ifdef EMOT5_HAVE_TRAINER
+  auto o = std::make_shared<train::BilstmOptions>();
+  cmd->add_option("--data", o->data, "Training data (.jsonl or .csv)")->required();
+  cmd->add_option("--out", o->out, "The scores file to write (JSON lines, one per row of --data)")->required();
+  cmd->add_option("--eval-data", o->eval_data, "Data to evaluate each fold's model on after every epoch");
+  cmd->add_option("--text-field", o->text_field, "Text field / column")->capture_default_str();
+  cmd->add_option("--label-field", o->label_field, "Label field / column")->capture_default_str();
+  cmd->add_option("--labels", o->labels, "Label words (default: the six emotions)")->delimiter(',');
+  cmd->add_option("--folds", o->folds, "Folds (each row is scored by the model trained on the others)")
+      ->capture_default_str()->check(CLI::Range(2, 100));
+  cmd->add_option("--epochs", o->epochs, "Epochs per fold")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--batch-size", o->batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--embedding-dim", o->embedding_dim, "Word embedding size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--hidden", o->hidden, "LSTM size per direction")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--dropout", o->dropout, "Dropout on the embeddings and the pooled states")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.95));
+  cmd->add_option("--lr", o->lr, "Adam's learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", o->seed, "Weights, dropout and batch order (the same for every fold)")->capture_default_str();
+  cmd->add_option("--fold-seed", o->fold_seed, "Which rows go to which fold")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Intra-op threads (the scores are reproducible for a given count)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->callback([o, run] { *run = [o]() -> int { return train::run_bilstm_scores(*o); }; });
 #else
   (void)cmd;
   (void)run;

@@ -36,7 +36,9 @@ void add_serve(CLI::App& app, Runner* run);
 void add_plot_metrics(CLI::App& app, Runner* run);
 void add_bench(CLI::App& app, Runner* run, int argc, char** argv);
 void add_train(CLI::App& app, Runner* run);
-// `emot5 train ...`: runs emot5-train (beside the running executable) with the same arguments.
+void add_bilstm_scores(CLI::App& app, Runner* run);
+// `emot5 train ...` and `emot5 bilstm-scores ...`: run emot5-train (beside the running executable)
+// with the same arguments.
 void add_train_forwarder(CLI::App& app, Runner* run, int argc, char** argv);
 
 }  // namespace emot5::app

@@ -1,5 +1,5 @@
 // emot5-train: the trainer's executable (links libtorch). `emot5 train ARGS` runs
-// `emot5-train train ARGS`.
+// `emot5-train train ARGS`, and `emot5 bilstm-scores ARGS` `emot5-train bilstm-scores ARGS`.
 #include "apps/cli_main.h"
 #include "train/blas_core.h"
 
@@ -10,5 +10,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Runner run;
   add_train(app, &run);
+  add_bilstm_scores(app, &run);
   return parse_and_run(app, run, argc, argv);
 }

@@ -395,6 +395,29 @@ with tempfile.TemporaryDirectory() as tmp:
                         data, "--out", os.path.join(tmp, "ksdn"), "--max-steps", "2", "--threads", "1"])
     check(code == 2 and "--teacher-scores needs --objective classify" in err,
           f"--teacher-scores with denoise: {code} {err[-200:]}")
+    # bilstm-scores: cross-fitted scores of a word-level BiLSTM, one line per row with its text and
+    # a distribution over the six labels; the same bytes on a second run; --teacher-scores reads them.
+    bs, bs2 = os.path.join(tmp, "bilstm.jsonl"), os.path.join(tmp, "bilstm2.jsonl")
+    bargs = ["bilstm-scores", "--data", data, "--folds", "3", "--epochs", "2", "--threads", "1"]
+    code, _, err = run(bargs + ["--out", bs, "--eval-data", data])
+    code2, _, err2 = run(bargs + ["--out", bs2])
+    lines = [json.loads(l) for l in open(bs)] if code == 0 else []
+    check(code == 0 and code2 == 0 and len(lines) == 96 and [l["text"] for l in lines] == [r["text"] for r in rows]
+          and all(list(l["scores"]) == ["sadness", "joy", "love", "anger", "fear", "surprise"]
+                  and abs(sum(l["scores"].values()) - 1) < 1e-5 for l in lines)
+          and open(bs, "rb").read() == open(bs2, "rb").read()
+          and "fold 3/3: its 32 held-out rows" in err and "cross-fitted scores of 96 rows" in err,
+          f"bilstm-scores writes one distribution per row, the same on a second run: {code} {code2} {err[-300:]}")
+    code, _, err = run(td_args(os.path.join(tmp, "ksb"), ["--teacher-scores", bs]))
+    check(code == 0 and f"--teacher-scores {bs}: its top label is" in err, f"train reads bilstm-scores' file: {err[-300:]}")
+    code, _, err = run(["bilstm-scores", "--data", data, "--out", bs, "--folds", "1"])
+    check(code == 2 and "--folds" in err, f"bilstm-scores --folds 1: {code} {err[-200:]}")
+    two = os.path.join(tmp, "two.jsonl")
+    with open(two, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    code, _, err = run(["bilstm-scores", "--data", two, "--out", os.path.join(tmp, "two-scores.jsonl"), "--folds", "3"])
+    check(code == 1 and f"{two}: 2 rows for 3 folds" in err and not os.path.exists(os.path.join(tmp, "two-scores.jsonl")),
+          f"bilstm-scores with fewer rows than folds: {code} {err[-200:]}")
     with open(vec, "a") as f:
         f.write("joy 1 2 3\n")
     code, _, err = run(td_args(os.path.join(tmp, "wvbad"), ["--word-vectors", vec]))
