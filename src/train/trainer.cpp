@@ -359,6 +359,11 @@ std::vector<Checkpoint> open_teachers(const TrainOptions& o, const std::string& 
   return teachers;
 }
 
+// The share of rows whose most probable label in `p` (rows, labels) is their training label.
+double top_label_agreement(const torch::Tensor& p, const Encoded& train) {
+  return (p.argmax(1) == torch::tensor(train.labels, torch::kInt64)).to(torch::kFloat64).mean().item<double>();
+}
+
 // The sum of the teachers' label distributions on `train` at the distillation temperature.
 torch::Tensor teacher_targets(const std::vector<Checkpoint>& teachers, double temperature, const Encoded& train,
                               const LabelSet& ls, torch::Device dev) {
@@ -368,7 +373,7 @@ torch::Tensor teacher_targets(const std::vector<Checkpoint>& teachers, double te
     TorchT5 teacher(ck.config, *ck.weights);
     teacher.to(dev);
     const auto p = label_probabilities(teacher, train, ls, dev, temperature);
-    const double agree = (p.argmax(1) == torch::tensor(train.labels, torch::kInt64)).to(torch::kFloat64).mean().item<double>();
+    const double agree = top_label_agreement(p, train);
     std::cerr << "--teacher " << ck.dir << ": label distributions of " << train.inputs.size() << " training texts in "
               << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
               << " s; its top label is the training label for " << 100.0 * agree << "% of them\n";
@@ -577,8 +582,9 @@ int run_training(const TrainOptions& cli) {
   const LabelSet ls = load_label_set(label_set_json(names, o.prefix), "labels", tok);
   // Distillation compares the first decoder step's distributions over the labels' first tokens.
   if ((!o.teachers.empty() || !o.teacher_scores.empty()) && distinct_first_tokens(ls).size() != ls.tokens.size())
-    throw std::invalid_argument(std::string(o.teachers.empty() ? "--teacher-scores" : "--teacher") + " needs labels whose first tokens differ (distillation compares the "
-                                "first decoder step's distributions over the label words' first tokens)");
+    throw std::invalid_argument(std::string(o.teachers.empty() ? "--teacher-scores" : "--teacher") +
+                                " needs labels whose first tokens differ (distillation compares the first decoder "
+                                "step's distributions over the label words' first tokens)");
   std::vector<Checkpoint> teachers = open_teachers(o, spiece);
   const ModelFiles files = model_files(spiece, ls.names, ls.prefix, default_tokenizer());
 
@@ -597,8 +603,8 @@ int run_training(const TrainOptions& cli) {
       throw Error("--teacher-scores needs " + o.data + " without bad rows: its scores are matched to the rows by position");
     for (const auto& path : o.teacher_scores) {
       const auto p = read_teacher_scores(path, train_ds, ls.names, o.distill_temperature);
-      const double agree = (p.argmax(1) == torch::tensor(train.labels, torch::kInt64)).to(torch::kFloat64).mean().item<double>();
-      std::cerr << "--teacher-scores " << path << ": its top label is the training label for " << 100.0 * agree
+      std::cerr << "--teacher-scores " << path << ": its top label is the training label for "
+                << 100.0 * top_label_agreement(p, train)
                 << "% of the " << train.labels.size() << " training texts\n";
       train.soft = train.soft.defined() ? train.soft + p : p;
     }

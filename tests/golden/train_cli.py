@@ -444,5 +444,11 @@ with tempfile.TemporaryDirectory() as tmp:
     code, _, err = run(["train", "--init", INIT, "--data", bad, "--out", os.path.join(tmp, "b2"), "--max-steps", "2",
                         "--skip-bad-rows"])
     check(code == 0 and "skipped 4 bad row" in err, f"--skip-bad-rows: {code} {err[-300:]}")
+    # Scores are matched to rows by position, so skipped rows would shift them: refused.
+    code, _, err = run(["train", "--init", INIT, "--data", bad, "--out", os.path.join(tmp, "b3"), "--max-steps", "2",
+                        "--skip-bad-rows", "--teacher-scores", scores])
+    check(code == 1 and f"--teacher-scores needs {bad} without bad rows" in err
+          and not os.path.exists(os.path.join(tmp, "b3", "checkpoints")),
+          f"--teacher-scores with skipped rows: {code} {err[-300:]}")
 
 finish()
