@@ -336,13 +336,20 @@ with tempfile.TemporaryDirectory() as tmp:
           f"--swa-lr with --lr 0: {code} {err[-200:]}")
     # --teacher (knowledge distillation; td0's trained model as the teacher): it changes the run,
     # stays exact across stop + resume, and at --distill-weight 0 the run is td0's exactly.
-    kd, kd2, kd0 = (os.path.join(tmp, n) for n in ("kd", "kd2", "kd0"))
-    code, _, err = run(td_args(kd, ["--teacher", td0, "--distill-temperature", "1.5"]))
-    code2, _, err2 = run(td_args(kd2, ["--teacher", td0, "--distill-temperature", "1.5", "--stop-after", "5"]))
-    code3, _, err3 = run(["train", "--resume", kd2, "--threads", "1"])
-    check(code == 0 and code2 == 0 and code3 == 0 and f"--teacher {td0}: label distributions of 96 training texts" in err
-          and weights(kd2) == weights(kd) and weights(kd) != weights(td0),
+    def run_and_resume(name, extra):
+        """td_args' run with `extra` into tmp/NAME, and the same stopped at step 5 and resumed:
+        (NAME's path, whether all three exited 0 and the two ended with the same weights, the
+        whole run's stderr, the resumed run's stderr)."""
+        out, out2 = os.path.join(tmp, name), os.path.join(tmp, name + "-stopped")
+        code, _, err = run(td_args(out, extra))
+        code2, _, _ = run(td_args(out2, extra + ["--stop-after", "5"]))
+        code3, _, err3 = run(["train", "--resume", out2, "--threads", "1"])
+        return out, code == code2 == code3 == 0 and weights(out) == weights(out2), err, err3
+
+    kd, exact, err, err3 = run_and_resume("kd", ["--teacher", td0, "--distill-temperature", "1.5"])
+    check(exact and f"--teacher {td0}: label distributions of 96 training texts" in err and weights(kd) != weights(td0),
           f"--teacher changes the run and stop + resume is exact: {err[-300:]} {err3[-300:]}")
+    kd0 = os.path.join(tmp, "kd0")
     code, _, err = run(td_args(kd0, ["--teacher", td0, "--teacher", kd, "--distill-weight", "0"]))
     check(code == 0 and weights(kd0) == weights(td0), f"--distill-weight 0 is the run without a teacher: {err[-300:]}")
     code, _, err = run(td_args(os.path.join(tmp, "kdw"), ["--distill-weight", "0.7"]))
@@ -369,12 +376,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and out.count("\n") == 96, f"classify writes the teacher's scores: {code} {err[-200:]}")
     with open(scores, "w") as f:
         f.write(out)
-    ks, ks2 = os.path.join(tmp, "ks"), os.path.join(tmp, "ks2")
-    code, _, err = run(td_args(ks, ["--teacher-scores", scores, "--distill-temperature", "1.5"]))
-    code2, _, err2 = run(td_args(ks2, ["--teacher-scores", scores, "--distill-temperature", "1.5", "--stop-after", "5"]))
-    code3, _, err3 = run(["train", "--resume", ks2, "--threads", "1"])
-    check(code == 0 and code2 == 0 and code3 == 0 and f"--teacher-scores {scores}: its top label is" in err
-          and weights(ks2) == weights(ks) and weights(ks) != weights(td0),
+    ks, exact, err, err3 = run_and_resume("ks", ["--teacher-scores", scores, "--distill-temperature", "1.5"])
+    check(exact and f"--teacher-scores {scores}: its top label is" in err and weights(ks) != weights(td0),
           f"--teacher-scores changes the run and stop + resume is exact: {err[-300:]} {err3[-300:]}")
     a, b = tensors(os.path.join(ks, "model.safetensors")), tensors(os.path.join(kd, "model.safetensors"))
     diff = max(max(abs(x - y) for x, y in zip(struct.unpack(f"<{len(a[k]) // 4}f", a[k]),
