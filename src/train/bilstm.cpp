@@ -19,6 +19,7 @@
 #include "classifier/metrics.h"
 #include "io/error.h"
 #include "io/file_util.h"
+#include "train/trainer.h"
 
 namespace emot5::train {
 namespace {
@@ -106,15 +107,9 @@ torch::Tensor probabilities(BilstmNet& net, const std::vector<const WordRow*>& r
 
 EvalReport report(const torch::Tensor& probs, const std::vector<const WordRow*>& rows,
                   const std::vector<std::string>& labels) {
-  std::vector<int> gold, pred;
-  std::vector<float> conf;
-  const auto [top, arg] = probs.max(1);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    gold.push_back(rows[i]->label);
-    pred.push_back(static_cast<int>(arg[static_cast<int64_t>(i)].item<int64_t>()));
-    conf.push_back(top[static_cast<int64_t>(i)].item<float>());
-  }
-  return evaluate(labels, gold, pred, conf);
+  std::vector<int> gold;
+  for (const auto* r : rows) gold.push_back(r->label);
+  return evaluate_probabilities(probs, gold, labels);
 }
 
 }  // namespace

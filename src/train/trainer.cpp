@@ -132,6 +132,16 @@ T5Config preset_config(const std::string& name) {
   return c;
 }
 
+EvalReport evaluate_probabilities(const torch::Tensor& probs, const std::vector<int>& gold,
+                                  const std::vector<std::string>& labels) {
+  const auto [mx, am] = probs.to(torch::kCPU).max(1);
+  const auto pred64 = am.contiguous();
+  const auto conf32 = mx.to(torch::kFloat32).contiguous();
+  std::vector<int> pred(pred64.data_ptr<int64_t>(), pred64.data_ptr<int64_t>() + pred64.numel());
+  std::vector<float> conf(conf32.data_ptr<float>(), conf32.data_ptr<float>() + conf32.numel());
+  return evaluate(labels, gold, pred, conf);
+}
+
 torch::Tensor read_teacher_scores(const std::string& path, const Dataset& data, const std::vector<std::string>& labels,
                                   double temperature) {
   std::ifstream in(path);
@@ -333,13 +343,7 @@ torch::Tensor label_probabilities(TorchT5& model, const Encoded& data, const Lab
 
 // Accuracy and F1 on `data` from the first decoder step's label logits (single-token labels).
 EvalReport evaluate_model(TorchT5& model, const Encoded& data, const LabelSet& ls, torch::Device dev) {
-  const auto probs = label_probabilities(model, data, ls, dev);
-  const auto [mx, am] = probs.max(1);
-  const auto pred64 = am.contiguous();
-  const auto conf32 = mx.contiguous();
-  std::vector<int> pred(pred64.data_ptr<int64_t>(), pred64.data_ptr<int64_t>() + pred64.numel());
-  std::vector<float> conf(conf32.data_ptr<float>(), conf32.data_ptr<float>() + conf32.numel());
-  return evaluate(ls.names, data.labels, pred, conf);
+  return evaluate_probabilities(label_probabilities(model, data, ls, dev), data.labels, ls.names);
 }
 
 // --teacher: each teacher's checkpoint, opened before the data is read. Each must read the texts

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "classifier/dataset.h"
+#include "classifier/metrics.h"
 #include "train/t5_torch.h"
 
 namespace emot5::train {
@@ -122,6 +123,11 @@ double lr_factor(int64_t step, int64_t total, int64_t warmup, int64_t hold_from 
 // row's, and FILE for a count of lines other than the rows'.
 torch::Tensor read_teacher_scores(const std::string& path, const Dataset& data, const std::vector<std::string>& labels,
                                   double temperature);
+
+// emot5::evaluate's report for (rows, labels) probabilities: each row's most probable label and
+// its probability against `gold`.
+EvalReport evaluate_probabilities(const torch::Tensor& probs, const std::vector<int>& gold,
+                                  const std::vector<std::string>& labels);
 
 struct StepStats {
   double loss = 0, grad_norm = 0;
