@@ -415,6 +415,27 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and f"--teacher-scores {bs}: its top label is" in err, f"train reads bilstm-scores' file: {err[-300:]}")
     code, _, err = run(["bilstm-scores", "--data", data, "--out", bs, "--folds", "1"])
     check(code == 2 and "--folds" in err, f"bilstm-scores --folds 1: {code} {err[-200:]}")
+    # bilstm-scores --score: one model on all rows scores new texts (labels not needed); a
+    # malformed line of that file is refused with its file and line, and nothing is written.
+    texts = os.path.join(tmp, "texts.jsonl")
+    with open(texts, "w") as f:
+        f.write("".join(json.dumps({"text": t}) + "\n" for t in ["i feel happy", "i feel so alone", rows[5]["text"]]))
+    ts, ts2 = os.path.join(tmp, "texts-scores.jsonl"), os.path.join(tmp, "texts-scores2.jsonl")
+    sargs = ["bilstm-scores", "--data", data, "--score", texts, "--epochs", "2", "--threads", "1"]
+    code, _, err = run(sargs + ["--out", ts])
+    code2, _, _ = run(sargs + ["--out", ts2])
+    lines = [json.loads(l) for l in open(ts)] if code == 0 else []
+    check(code == 0 and code2 == 0 and [l["text"] for l in lines] == ["i feel happy", "i feel so alone", rows[5]["text"]]
+          and all(abs(sum(l["scores"].values()) - 1) < 1e-5 for l in lines)
+          and open(ts, "rb").read() == open(ts2, "rb").read()
+          and "all rows epoch 2/2" in err and "fold" not in err
+          and f"scores of the 3 texts of {texts} from one model trained on the 96 rows of {data}" in err,
+          f"bilstm-scores --score: {code} {code2} {err[-300:]}")
+    with open(texts, "a") as f:
+        f.write("{not json\n")
+    code, _, err = run(sargs + ["--out", os.path.join(tmp, "texts-bad.jsonl")])
+    check(code == 1 and f"{texts}:4" in err and not os.path.exists(os.path.join(tmp, "texts-bad.jsonl")),
+          f"bilstm-scores --score with a malformed line: {code} {err[-300:]}")
     two = os.path.join(tmp, "two.jsonl")
     with open(two, "w") as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows[:2]))
