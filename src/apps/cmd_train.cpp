@@ -165,7 +165,8 @@ void add_bilstm_scores(CLI::App& app, Runner* run) {
 #ifdef EMOT5_HAVE_TRAINER
   auto o = std::make_shared<train::BilstmOptions>();
   cmd->add_option("--data", o->data, "Training data (.jsonl or .csv)")->required();
-  cmd->add_option("--out", o->out, "The scores file to write (JSON lines, one per row of --data)")->required();
+  cmd->add_option("--out", o->out, "The scores file to write (JSON lines, one per row of --data, or of --score)")
+      ->required();
   cmd->add_option("--eval-data", o->eval_data, "Data to evaluate each fold's model on after every epoch");
   cmd->add_option("--score", o->score,
                   "No folds: train one model on all of --data and write the scores of this file's texts to --out");

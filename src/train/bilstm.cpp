@@ -115,8 +115,8 @@ EvalReport report(const torch::Tensor& probs, const std::vector<const WordRow*>&
 // One BiLSTM trained on `train` from the options' seeds, as if it were its own run; `tag` names it
 // in the log ("fold 2/5", "all rows").
 BilstmNet train_model(const std::vector<const WordRow*>& train, const Vocabulary& vocab, const BilstmOptions& o,
-                      const std::vector<std::string>& labels, const std::vector<const WordRow*>& eval_ptrs, const std::string& tag,
-                      std::chrono::steady_clock::time_point t0) {
+                      const std::vector<std::string>& labels, const std::vector<const WordRow*>& eval_ptrs,
+                      const std::string& tag, std::chrono::steady_clock::time_point t0) {
   torch::manual_seed(o.seed);
   std::mt19937 rng(static_cast<std::mt19937::result_type>(o.seed));
   BilstmNet net(static_cast<int64_t>(vocab.size()) + kFirstWord, o.embedding_dim, o.hidden,
