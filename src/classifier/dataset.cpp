@@ -123,7 +123,8 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
     }
   }
   if (ds.bad_rows > 0 && !opt.skip_bad_rows) {
-    std::string msg = path + ": " + std::to_string(ds.bad_rows) + " bad row(s) (use --skip-bad-rows to skip them):";
+    std::string msg = path + ": " + std::to_string(ds.bad_rows) + " bad row(s)" +
+                      (opt.offer_skip ? " (use --skip-bad-rows to skip them):" : ":");
     for (const auto& e : ds.bad_examples) msg += "\n  " + e;
     throw Error(msg);
   }

@@ -182,7 +182,7 @@ int run_bilstm_scores(const BilstmOptions& o) {
   if (o.score.empty() && o.folds < 2) throw std::invalid_argument("--folds must be at least 2");
   torch::set_num_threads(std::max(1, o.threads));
   const std::vector<std::string> labels = o.labels.empty() ? default_emotion_labels() : o.labels;
-  const DatasetOptions dopt{o.text_field, o.label_field, false, true};
+  const DatasetOptions dopt{o.text_field, o.label_field, false, true, false};
   const Dataset ds = load_dataset(o.data, labels, dopt);
   const std::vector<WordRow> rows = split_words(ds);
   std::vector<WordRow> eval_rows;
@@ -194,7 +194,8 @@ int run_bilstm_scores(const BilstmOptions& o) {
 
   if (!o.score.empty()) {
     // One model on every row of --data; the texts of --score (labels not read) get its scores.
-    const Dataset targets = load_dataset(o.score, labels, DatasetOptions{o.text_field, o.label_field, false, false});
+    const Dataset targets =
+        load_dataset(o.score, labels, DatasetOptions{o.text_field, o.label_field, false, false, false});
     const std::vector<WordRow> target_rows = split_words(targets);
     std::vector<const WordRow*> target_ptrs;
     for (const auto& r : target_rows) target_ptrs.push_back(&r);

@@ -593,7 +593,7 @@ int run_training(const TrainOptions& cli) {
   const ModelFiles files = model_files(spiece, ls.names, ls.prefix, default_tokenizer());
 
   // Data.
-  DatasetOptions dopt{o.text_field, o.label_field, o.skip_bad_rows, !denoise};
+  DatasetOptions dopt{o.text_field, o.label_field, o.skip_bad_rows, !denoise, true};
   const int first_sentinel = tok.encode_plain("<extra_id_0>").front();
   const Dataset train_ds = load_dataset(o.data, ls.names, dopt);
   if (train_ds.bad_rows) std::cerr << "skipped " << train_ds.bad_rows << " bad row(s) of " << o.data << "\n";

@@ -434,7 +434,8 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(texts, "a") as f:
         f.write("{not json\n")
     code, _, err = run(sargs + ["--out", os.path.join(tmp, "texts-bad.jsonl")])
-    check(code == 1 and f"{texts}:4" in err and not os.path.exists(os.path.join(tmp, "texts-bad.jsonl")),
+    check(code == 1 and f"{texts}: 1 bad row(s):\n  {texts}:4: " in err and "--skip-bad-rows" not in err
+          and not os.path.exists(os.path.join(tmp, "texts-bad.jsonl")),
           f"bilstm-scores --score with a malformed line: {code} {err[-300:]}")
     two = os.path.join(tmp, "two.jsonl")
     with open(two, "w") as f:
