@@ -153,25 +153,19 @@ BilstmNet train_model(const std::vector<const WordRow*>& train, const Vocabulary
   return net;
 }
 
-// One line per text, {"text", "scores": {label: probability}}, written atomically.
-void write_scores(const std::string& path, const std::vector<std::string>& texts, const torch::Tensor& scores,
+// One line per row of `ds`, {"text", "scores": {label: probability}}, written atomically.
+void write_scores(const std::string& path, const Dataset& ds, const torch::Tensor& scores,
                   const std::vector<std::string>& labels) {
   std::string out;
   const auto acc = scores.accessor<float, 2>();
-  for (size_t i = 0; i < texts.size(); ++i) {
+  for (size_t i = 0; i < ds.rows.size(); ++i) {
     nlohmann::ordered_json line, sc;
-    line["text"] = texts[i];
+    line["text"] = ds.rows[i].text;
     for (size_t k = 0; k < labels.size(); ++k) sc[labels[k]] = acc[static_cast<int64_t>(i)][static_cast<int64_t>(k)];
     line["scores"] = sc;
     out += line.dump() + "\n";
   }
   write_file_atomic(path, out);
-}
-
-std::vector<std::string> texts_of(const Dataset& ds) {
-  std::vector<std::string> t;
-  for (const auto& r : ds.rows) t.push_back(r.text);
-  return t;
 }
 
 }  // namespace
@@ -201,7 +195,7 @@ int run_bilstm_scores(const BilstmOptions& o) {
     for (const auto& r : target_rows) target_ptrs.push_back(&r);
     const Vocabulary vocab = build_vocabulary(all);
     BilstmNet net = train_model(all, vocab, o, labels, eval_ptrs, "all rows", t0);
-    write_scores(o.out, texts_of(targets), probabilities(net, target_ptrs, vocab), labels);
+    write_scores(o.out, targets, probabilities(net, target_ptrs, vocab), labels);
     std::cerr << "scores of the " << targets.rows.size() << " texts of " << o.score << " from one model trained on the "
               << rows.size() << " rows of " << o.data << ": written to " << o.out << "\n";
     return 0;
@@ -242,7 +236,7 @@ int run_bilstm_scores(const BilstmOptions& o) {
   const EvalReport r = report(scores, all, labels);
   std::cerr << "cross-fitted scores of " << rows.size() << " rows: accuracy " << r.accuracy << " macro-F1 "
             << r.macro_f1 << "; written to " << o.out << "\n";
-  write_scores(o.out, texts_of(ds), scores, labels);
+  write_scores(o.out, ds, scores, labels);
   return 0;
 }
 
