@@ -120,6 +120,12 @@ void add_train(CLI::App& app, Runner* run) {
   cmd->add_option("--word-vectors", o->word_vectors,
                   "Fresh model: whole-word pieces start from these word vectors (GloVe/word2vec text format)")
       ->group(g_model);
+  cmd->add_option("--local-heads", o->local_heads,
+                  "Fresh model: encoder head h starts attending to the token at the h-th relative offset, "
+                  "e.g. --local-heads=-2,-1,0,1,2")
+      ->delimiter(',')->group(g_model);
+  cmd->add_option("--local-bias", o->local_bias, "With --local-heads: the starting bias of each head's offset")
+      ->capture_default_str()->group(g_model);
   cmd->add_flag("--freeze-embedding", o->freeze_embedding, "Do not train the shared embedding (nor a tied head)")
       ->group(g_rec);
   cmd->add_option("--embedding-lr-scale", o->embedding_lr_scale,

@@ -53,7 +53,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout},
           {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}, {"subword_nbest", o.subword_nbest},
           {"subword_alpha", o.subword_alpha},
-          {"word_vectors", o.word_vectors}, {"freeze_embedding", o.freeze_embedding},
+          {"word_vectors", o.word_vectors}, {"local_heads", o.local_heads}, {"local_bias", o.local_bias},
+          {"freeze_embedding", o.freeze_embedding},
           {"embedding_lr_scale", o.embedding_lr_scale}, {"sam_rho", o.sam_rho},
           {"teachers", o.teachers}, {"teacher_scores", o.teacher_scores}, {"distill_weight", o.distill_weight},
           {"distill_temperature", o.distill_temperature}};
@@ -86,6 +87,8 @@ TrainOptions options_from_json(const nlohmann::json& j) {
   get("subword_nbest", &o.subword_nbest);
   get("subword_alpha", &o.subword_alpha);
   get("word_vectors", &o.word_vectors);
+  get("local_heads", &o.local_heads);
+  get("local_bias", &o.local_bias);
   get("freeze_embedding", &o.freeze_embedding);
   get("embedding_lr_scale", &o.embedding_lr_scale);
   get("sam_rho", &o.sam_rho);

@@ -25,6 +25,7 @@
 #include "text/tokenizer.h"
 #include "train/checkpoint_io.h"
 #include "train/denoise.h"
+#include "train/local_heads.h"
 #include "train/subword_sampling.h"
 #include "train/word_vectors.h"
 
@@ -494,6 +495,11 @@ int run_training(const TrainOptions& cli) {
   if (!o.word_vectors.empty() && !o.init.empty())
     throw std::invalid_argument("--word-vectors starts a fresh model's embedding (--preset or --config); with --init it "
                                 "would overwrite the checkpoint's rows");
+  if (!o.local_heads.empty() && !o.init.empty())
+    throw std::invalid_argument("--local-heads starts a fresh model's heads (--preset or --config); with --init it "
+                                "would overwrite the checkpoint's position bias");
+  if (o.local_heads.empty() && o.local_bias != TrainOptions{}.local_bias)
+    throw std::invalid_argument("--local-bias needs --local-heads");
   if (o.class_weights != "none" && o.class_weights != "balanced")
     throw std::invalid_argument("--class-weights must be none or balanced");
   // Self-supervised pre-training on the texts alone: span corruption or prefix LM.
@@ -580,6 +586,13 @@ int run_training(const TrainOptions& cli) {
     place_piece_vectors(model->param("shared.weight"), pv, 1.0, o.seed);
     std::cerr << "--word-vectors: " << pv.ids.size() << " of " << config.vocab_size << " pieces start from "
               << pv.dim << "-dimensional vectors (" << pv.words << " in " << o.word_vectors << ")\n";
+  }
+  if (!o.local_heads.empty() && resume_dir.empty()) {
+    set_local_heads(model->param("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+                    o.local_heads, o.local_bias, config.relative_attention_num_buckets,
+                    config.relative_attention_max_distance);
+    std::cerr << "--local-heads: encoder heads 0-" << o.local_heads.size() - 1 << " start at bias " << o.local_bias
+              << " on their offsets\n";
   }
   if (o.freeze_embedding) model->param("shared.weight").requires_grad_(false);
   std::vector<std::string> names = o.labels.empty() ? default_emotion_labels() : o.labels;

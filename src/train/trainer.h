@@ -84,6 +84,10 @@ struct TrainOptions {
   // format; train/word_vectors.h), replacing their rows of a fresh model or of --init's (not on
   // --resume). Empty = off.
   std::string word_vectors;
+  // Fresh model (not on --resume): encoder head h starts with `local_bias` at the relative
+  // position bucket of offset local_heads[h] (train/local_heads.h). Empty = off.
+  std::vector<int> local_heads;
+  double local_bias = 6.0;
   // The shared embedding (and a tied head) is not trained: words the training texts lack keep
   // their place among the ones they hold.
   bool freeze_embedding = false;

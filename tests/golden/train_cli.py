@@ -453,6 +453,45 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code != 0 and "--word-vectors starts a fresh model's embedding" in err
           and not os.path.exists(os.path.join(tmp, "wvinit")), f"--word-vectors with --init: {code} {err[-300:]}")
 
+    # --local-heads / --local-bias: a fresh model's encoder heads start with the bias at their
+    # offset's bucket (t5-tiny: 32 buckets, 4 heads; offset -1 is bucket 1, 0 is 0, +1 is 17) and
+    # every other value as drawn (one step at lr 0 leaves the starting weights); the training
+    # differs and is exact across stop + resume (a resumed run does not set the bias again);
+    # refused with --init, and --local-bias alone.
+    table = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
+    lr0 = lambda out, extra=(): ["train", "--preset", "t5-tiny", "--data", data, "--out", out, "--max-steps", "1",
+                                 "--batch-size", "8", "--lr", "0", "--threads", "1", "--seed", "3"] + list(extra)
+    l0, l1 = os.path.join(tmp, "lh0"), os.path.join(tmp, "lh1")
+    code, _, err = run(lr0(l0))
+    code2, _, err2 = run(lr0(l1, ["--local-heads=-1,0,1", "--local-bias", "5.5"]))
+    check(code == 0 and code2 == 0 and "--local-heads: encoder heads 0-2 start at bias 5.5 on their offsets" in err2,
+          f"--local-heads: {code} {code2} {err2[-300:]}")
+    if code == 0 and code2 == 0:
+        plain = struct.unpack("<128f", tensors(os.path.join(l0, "model.safetensors"))[table])
+        local = struct.unpack("<128f", tensors(os.path.join(l1, "model.safetensors"))[table])
+        want = list(plain)
+        for bucket, head in ((1, 0), (0, 1), (17, 2)):
+            want[bucket * 4 + head] = 5.5
+        check(list(local) == want, "--local-heads: each head's offset bucket starts at the bias, the rest as drawn")
+        rest = lambda d: {k: v for k, v in tensors(os.path.join(d, "model.safetensors")).items() if k != table}
+        check(rest(l0) == rest(l1), "--local-heads: no other weight changes")
+    lh, lh2 = os.path.join(tmp, "lh"), os.path.join(tmp, "lh2")
+    code, _, err = run(td_args(lh, ["--local-heads=-1,0,1"]))
+    check(code == 0 and "--local-heads: encoder heads 0-2 start at bias 6 on their offsets" in err
+          and weights(lh) != weights(td0), f"--local-heads changes the run: {code} {err[-300:]}")
+    code, _, err = run(td_args(lh2, ["--local-heads=-1,0,1", "--stop-after", "5"]))
+    code2, _, err2 = run(["train", "--resume", lh2, "--threads", "1"])
+    check(code == 0 and code2 == 0 and "--local-heads" not in err2 and weights(lh2) == weights(lh),
+          f"--local-heads stop + resume is exact: {err2[-300:]}")
+    code, _, err = run(train_args(data, os.path.join(tmp, "lhinit"), ["--local-heads=0"]))
+    check(code != 0 and "--local-heads starts a fresh model's heads" in err
+          and not os.path.exists(os.path.join(tmp, "lhinit")), f"--local-heads with --init: {code} {err[-300:]}")
+    code, _, err = run(td_args(os.path.join(tmp, "lhbias"), ["--local-bias", "3"]))
+    check(code != 0 and "--local-bias needs --local-heads" in err, f"--local-bias alone: {code} {err[-300:]}")
+    code, _, err = run(td_args(os.path.join(tmp, "lhfar"), ["--local-heads=0,8"]))
+    check(code != 0 and "--local-heads: offset 8 shares its bucket with other offsets" in err
+          and not os.path.exists(os.path.join(tmp, "lhfar", "checkpoints")), f"--local-heads=0,8: {code} {err[-300:]}")
+
     # Bad rows.
     bad = os.path.join(tmp, "bad.jsonl")
     with open(bad, "w") as f:
