@@ -148,7 +148,7 @@ torch::Tensor TorchT5::encode(const torch::Tensor& ids, const torch::Tensor& mas
   const auto drop = F::DropoutFuncOptions().p(config_.dropout_rate).training(train);
   auto x = F::dropout(F::embedding(ids, p("shared.weight")), drop);
   const int L = static_cast<int>(ids.size(1));
-  const auto bias = position_bias("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", L, L, true) +
+  const auto bias = position_bias(kEncoderPositionBias, L, L, true) +
                     extended_mask(mask);
   for (int i = 0; i < config_.num_layers; ++i) {
     const std::string b = "encoder.block." + std::to_string(i) + ".layer.";
@@ -168,7 +168,7 @@ torch::Tensor TorchT5::decode(const torch::Tensor& dec_ids, const torch::Tensor&
   const auto causal = torch::triu(torch::full({T, T}, std::numeric_limits<float>::lowest(),
                                               torch::TensorOptions().device(x.device())), 1);
   const auto self_bias =
-      position_bias("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", T, T, false) + causal;
+      position_bias(kDecoderPositionBias, T, T, false) + causal;
   const auto cross_bias = extended_mask(mask);
   for (int i = 0; i < config_.num_decoder_layers; ++i) {
     const std::string b = "decoder.block." + std::to_string(i) + ".layer.";

@@ -15,6 +15,11 @@
 
 namespace emot5::train {
 
+// The relative position bias tables: T5 gives them to layer 0 of each stack, and every layer of the
+// stack reads layer 0's.
+inline constexpr const char* kEncoderPositionBias = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+inline constexpr const char* kDecoderPositionBias = "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+
 struct TorchBatch {
   torch::Tensor input_ids;       // (B, L) int64, right-padded with 0
   torch::Tensor attention_mask;  // (B, L) int64, 1 for real tokens

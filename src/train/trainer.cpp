@@ -498,8 +498,6 @@ int run_training(const TrainOptions& cli) {
   if (!o.local_heads.empty() && !o.init.empty())
     throw std::invalid_argument("--local-heads starts a fresh model's heads (--preset or --config); with --init it "
                                 "would overwrite the checkpoint's position bias");
-  if (o.local_heads.empty() && o.local_bias != TrainOptions{}.local_bias)
-    throw std::invalid_argument("--local-bias needs --local-heads");
   if (o.class_weights != "none" && o.class_weights != "balanced")
     throw std::invalid_argument("--class-weights must be none or balanced");
   // Self-supervised pre-training on the texts alone: span corruption or prefix LM.
@@ -508,6 +506,8 @@ int run_training(const TrainOptions& cli) {
     throw std::invalid_argument("--objective must be classify, denoise or prefix-lm");
   if (denoise && o.class_weights != "none") throw std::invalid_argument("--class-weights needs --objective classify");
   const TrainOptions defaults;  // options that only one setting reads must keep their defaults without it
+  if (o.local_heads.empty() && o.local_bias != defaults.local_bias)
+    throw std::invalid_argument("--local-bias needs --local-heads");
   if (o.objective != "denoise") {  // span corruption's own settings
     if (o.noise_density != defaults.noise_density) throw std::invalid_argument("--noise-density needs --objective denoise");
     if (o.mean_noise_span != defaults.mean_noise_span)
@@ -588,7 +588,7 @@ int run_training(const TrainOptions& cli) {
               << pv.dim << "-dimensional vectors (" << pv.words << " in " << o.word_vectors << ")\n";
   }
   if (!o.local_heads.empty() && resume_dir.empty()) {
-    set_local_heads(model->param("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+    set_local_heads(model->param(kEncoderPositionBias),
                     o.local_heads, o.local_bias, config.relative_attention_num_buckets,
                     config.relative_attention_max_distance);
     std::cerr << "--local-heads: encoder heads 0-" << o.local_heads.size() - 1 << " start at bias " << o.local_bias
