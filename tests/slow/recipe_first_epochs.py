@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A short real training (ctest label `slow`, about 15 minutes on 2 AMD EPYC vCPUs): the shipped
+"""A short real training (ctest label `slow`, about 12 minutes on 2 AMD EPYC vCPUs): the shipped
 model's recipe, as its model card gives it, on data/emotion/train.jsonl, stopped after its first two
 epochs (1000 steps of 32) with `--stop-after`, so the schedule stays the one the card's run planned.
 
