@@ -148,8 +148,7 @@ torch::Tensor TorchT5::encode(const torch::Tensor& ids, const torch::Tensor& mas
   const auto drop = F::DropoutFuncOptions().p(config_.dropout_rate).training(train);
   auto x = F::dropout(F::embedding(ids, p("shared.weight")), drop);
   const int L = static_cast<int>(ids.size(1));
-  const auto bias = position_bias(kEncoderPositionBias, L, L, true) +
-                    extended_mask(mask);
+  const auto bias = position_bias(kEncoderPositionBias, L, L, true) + extended_mask(mask);
   for (int i = 0; i < config_.num_layers; ++i) {
     const std::string b = "encoder.block." + std::to_string(i) + ".layer.";
     const auto n = rms_norm(x, b + "0.layer_norm.weight");
@@ -167,8 +166,7 @@ torch::Tensor TorchT5::decode(const torch::Tensor& dec_ids, const torch::Tensor&
   const int T = static_cast<int>(dec_ids.size(1));
   const auto causal = torch::triu(torch::full({T, T}, std::numeric_limits<float>::lowest(),
                                               torch::TensorOptions().device(x.device())), 1);
-  const auto self_bias =
-      position_bias(kDecoderPositionBias, T, T, false) + causal;
+  const auto self_bias = position_bias(kDecoderPositionBias, T, T, false) + causal;
   const auto cross_bias = extended_mask(mask);
   for (int i = 0; i < config_.num_decoder_layers; ++i) {
     const std::string b = "decoder.block." + std::to_string(i) + ".layer.";
