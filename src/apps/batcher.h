@@ -58,9 +58,8 @@ class Batcher {
 };
 
 // How serve shares the cores among passes, for --passes and --threads left at 0: one pass per 4
-// cores (at least 2), each with an equal share of the cores (at least 1 thread). Passes that each
-// ask for every core oversubscribe it: on 16 cores, 2 passes of 16 threads served flan-t5-small
-// at 176 requests/s from 4 clients, 4 passes of 4 threads at 474 (README, "Serving over HTTP").
+// cores (at least 2), each with an equal share of the cores (at least 1 thread): passes that each
+// ask for every core would oversubscribe them, each OpenMP team waiting on the others' threads.
 struct PassPlan {
   size_t passes;
   int threads;  // per pass

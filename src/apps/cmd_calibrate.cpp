@@ -9,8 +9,8 @@
 
 #include "apps/commands.h"
 #include "apps/labeled.h"
-#include "classifier/dataset.h"
-#include "classifier/metrics.h"
+#include "eval/dataset.h"
+#include "eval/metrics.h"
 #include "io/checkpoint.h"
 #include "io/error.h"
 #include "io/file_util.h"

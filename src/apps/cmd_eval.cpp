@@ -5,8 +5,8 @@
 #include "apps/commands.h"
 #include "apps/labeled.h"
 #include "apps/output.h"
-#include "classifier/dataset.h"
-#include "classifier/metrics.h"
+#include "eval/dataset.h"
+#include "eval/metrics.h"
 #include "io/file_util.h"
 
 namespace emot5::app {

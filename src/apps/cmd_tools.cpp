@@ -5,7 +5,7 @@
 
 #include "apps/commands.h"
 #include "apps/output.h"
-#include "classifier/chart.h"
+#include "eval/chart.h"
 #include "io/config.h"
 #include "io/file_util.h"
 #include "io/formula.h"

@@ -4,7 +4,7 @@
 
 #include "apps/commands.h"
 #include "apps/output.h"
-#include "classifier/trends.h"
+#include "eval/trends.h"
 #include "io/error.h"
 #include "io/file_util.h"
 #include "io/progress.h"

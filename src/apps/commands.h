@@ -12,6 +12,10 @@ namespace emot5::app {
 
 using Runner = std::function<int()>;
 
+// Parses, runs the chosen command and maps errors to exit codes (0 success, 2 usage error, 1 any
+// other error): the shared top of emot5 and emot5-train.
+int parse_and_run(CLI::App& app, const Runner& run, int argc, char** argv);
+
 // Options every model-using command shares.
 struct ModelOptions {
   std::string model;
@@ -35,10 +39,10 @@ void add_trends(CLI::App& app, Runner* run);
 void add_serve(CLI::App& app, Runner* run);
 void add_plot_metrics(CLI::App& app, Runner* run);
 void add_bench(CLI::App& app, Runner* run, int argc, char** argv);
+inline constexpr const char* kTrainHelp = "Fine-tune a T5 classifier (defaults: the original recipe)";
+// emot5-train's command (apps/cmd_train.cpp).
 void add_train(CLI::App& app, Runner* run);
-void add_bilstm_scores(CLI::App& app, Runner* run);
-// `emot5 train ...` and `emot5 bilstm-scores ...`: run emot5-train (beside the running executable)
-// with the same arguments.
+// emot5's `train`: runs emot5-train (beside the running executable) with the same arguments.
 void add_train_forwarder(CLI::App& app, Runner* run, int argc, char** argv);
 
 }  // namespace emot5::app

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "classifier/dataset.h"
-#include "classifier/metrics.h"
+#include "eval/dataset.h"
+#include "eval/metrics.h"
 #include "emot5/emot5.h"
 
 namespace emot5::app {

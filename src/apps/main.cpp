@@ -1,38 +1,7 @@
 // emot5: the command-line front end. `emot5 train` runs the emot5-train executable beside it,
 // so that classification never loads libtorch.
-#include "apps/cli_main.h"
+#include "apps/commands.h"
 
-#include <iostream>
-
-namespace emot5::app {
-
-int parse_and_run(CLI::App& app, const Runner& run, int argc, char** argv) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  }
-  try {
-    return run();
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "emot5: error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "emot5: error: " << e.what() << "\n";
-    return 1;
-  }
-}
-
-}  // namespace emot5::app
-
-#ifndef EMOT5_TRAIN_MAIN
 int main(int argc, char** argv) {
   using namespace emot5::app;
   CLI::App app{"emot5: T5 emotion classifiers in C++ (classify, eval, calibrate, trends, serve, train, generate, tokenize, ...)", "emot5"};
@@ -52,4 +21,3 @@ int main(int argc, char** argv) {
   add_make_formula_model(app, &run);
   return parse_and_run(app, run, argc, argv);
 }
-#endif

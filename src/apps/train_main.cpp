@@ -1,6 +1,6 @@
 // emot5-train: the trainer's executable (links libtorch). `emot5 train ARGS` runs
-// `emot5-train train ARGS`, and `emot5 bilstm-scores ARGS` `emot5-train bilstm-scores ARGS`.
-#include "apps/cli_main.h"
+// `emot5-train train ARGS`.
+#include "apps/commands.h"
 #include "train/blas_core.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +10,5 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Runner run;
   add_train(app, &run);
-  add_bilstm_scores(app, &run);
   return parse_and_run(app, run, argc, argv);
 }

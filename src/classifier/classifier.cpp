@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "classifier/labels.h"
+#include "text/labels.h"
 #include "emot5/emot5.h"
 #include "io/checkpoint.h"
 #include "io/error.h"

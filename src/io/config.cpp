@@ -2,6 +2,7 @@
 #include "io/config.h"
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "io/error.h"
 #include "io/file_util.h"
@@ -141,6 +142,41 @@ std::string t5_config_json(const T5Config& c) {
   j["initializer_factor"] = 1.0;
   j["use_cache"] = true;
   return j.dump(2) + "\n";
+}
+
+T5Config flan_t5_small_config() {
+  T5Config c;
+  c.vocab_size = 32128;
+  c.d_model = 512;
+  c.d_kv = 64;
+  c.d_ff = 1024;
+  c.num_layers = 8;
+  c.num_decoder_layers = 8;
+  c.num_heads = 6;
+  c.feed_forward_proj = "gated-gelu";
+  c.dense_act_fn = "gelu_new";
+  c.is_gated_act = true;
+  c.tie_word_embeddings = false;
+  c.scale_decoder_outputs = false;
+  c.dropout_rate = 0.1f;
+  return c;
+}
+
+T5Config t5_preset(const std::string& name) {
+  T5Config c = flan_t5_small_config();
+  if (name == "flan-t5-small") return c;
+  if (name == "emot5-small") {
+    // The built-in model's shape: a wide-enough encoder, a one-layer decoder (it emits one word),
+    // and a tied head, so that the vocabulary's cost is paid once.
+    c.d_model = 256; c.d_kv = 32; c.num_heads = 8; c.d_ff = 768; c.num_layers = 4; c.num_decoder_layers = 1;
+    c.tie_word_embeddings = true; c.scale_decoder_outputs = true;
+    return c;
+  }
+  if (name == "t5-tiny") {
+    c.d_model = 64; c.d_kv = 16; c.num_heads = 4; c.d_ff = 128; c.num_layers = 2; c.num_decoder_layers = 1;
+    return c;
+  }
+  throw std::invalid_argument("unknown --preset '" + name + "' (emot5-small, t5-tiny, flan-t5-small)");
 }
 
 }  // namespace emot5

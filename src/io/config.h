@@ -36,6 +36,12 @@ struct T5Config {
 // field on a wrong type or an unsupported value.
 T5Config parse_t5_config(const std::string& json_text, const std::string& origin);
 T5Config load_t5_config(const std::string& path);
+// google/flan-t5-small's configuration: the one place it is written down.
+T5Config flan_t5_small_config();
+// A named configuration for a fresh model: "flan-t5-small", "emot5-small" (the built-in model's
+// shape) or "t5-tiny" (for tests). Throws std::invalid_argument naming the choices.
+T5Config t5_preset(const std::string& name);
+
 // The config.json a model directory gets, as HF writes it for T5ForConditionalGeneration.
 std::string t5_config_json(const T5Config& c);
 

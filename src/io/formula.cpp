@@ -1,4 +1,4 @@
-// Formula weights (see formula.h and ../shared/fixtures/README.md).
+// Formula weights (see formula.h and tests/data/FIXTURES.md).
 #include "io/formula.h"
 
 #include <cmath>
@@ -51,24 +51,6 @@ float formula_weight(uint64_t seed, uint64_t i, const std::string& name, int64_t
   double scale, offset;
   formula_scale(name, cols, &scale, &offset);
   return formula_value(seed, i, scale, offset);
-}
-
-T5Config flan_t5_small_config() {
-  T5Config c;
-  c.vocab_size = 32128;
-  c.d_model = 512;
-  c.d_kv = 64;
-  c.d_ff = 1024;
-  c.num_layers = 8;
-  c.num_decoder_layers = 8;
-  c.num_heads = 6;
-  c.feed_forward_proj = "gated-gelu";
-  c.dense_act_fn = "gelu_new";
-  c.is_gated_act = true;
-  c.tie_word_embeddings = false;
-  c.scale_decoder_outputs = false;
-  c.dropout_rate = 0.1f;
-  return c;
 }
 
 std::shared_ptr<MemoryTensors> formula_weights(const T5Config& config) {

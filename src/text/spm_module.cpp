@@ -47,18 +47,7 @@ void decode(void* m, const int* ids, size_t n, emot5_spm_text_fn fn, void* ctx) 
   fn(ctx, s.data(), s.size());
 }
 
-int nbest_encode(void* m, const char* text, size_t len, int nbest, emot5_spm_nbest_fn fn, void* ctx) {
-  const auto nb = static_cast<SentencePieceProcessor*>(m)->NBestEncodeAsImmutableProto(std::string(text, len), nbest);
-  std::vector<int> ids;
-  for (const auto& spt : nb.nbests()) {
-    ids.clear();
-    for (const auto& p : spt.pieces()) ids.push_back(static_cast<int>(p.id()));
-    fn(ctx, ids.data(), ids.size(), spt.score());
-  }
-  return 0;
-}
-
-const Emot5SpmApi kApi = {load, free_model, piece_size, piece_to_id, id_to_piece, encode, decode, nbest_encode};
+const Emot5SpmApi kApi = {load, free_model, piece_size, piece_to_id, id_to_piece, encode, decode};
 
 }  // namespace
 

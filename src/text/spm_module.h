@@ -11,9 +11,6 @@ extern "C" {
 typedef void (*emot5_spm_piece_fn)(void* ctx, int id, const char* piece, size_t piece_len,
                                    const char* surface, size_t surface_len);
 typedef void (*emot5_spm_text_fn)(void* ctx, const char* text, size_t len);
-// Called once per segmentation of an n-best list, best first: its ids and its score (the sum of
-// its pieces' log-probabilities under the unigram model).
-typedef void (*emot5_spm_nbest_fn)(void* ctx, const int* ids, size_t n, float score);
 
 struct Emot5SpmApi {
   void* (*load)(const char* path, char* err, size_t err_len);  // NULL on failure, err filled
@@ -23,8 +20,6 @@ struct Emot5SpmApi {
   void (*id_to_piece)(void* model, int id, emot5_spm_text_fn fn, void* ctx);
   int (*encode)(void* model, const char* text, size_t len, emot5_spm_piece_fn fn, void* ctx);  // 0 on success
   void (*decode)(void* model, const int* ids, size_t n, emot5_spm_text_fn fn, void* ctx);
-  int (*nbest_encode)(void* model, const char* text, size_t len, int nbest, emot5_spm_nbest_fn fn,
-                      void* ctx);  // 0 on success
 };
 
 // The module's single exported symbol.

@@ -185,16 +185,6 @@ void Tokenizer::encode_into(std::string_view text, Encoding* out, bool pieces) c
   encode_segment(text.substr(start), out, pieces);
 }
 
-std::vector<Segmentation> Tokenizer::segmentations(std::string_view word, int n) const {
-  require_utf8(word);
-  std::vector<Segmentation> out;
-  auto sink = [](void* ctx, const int* ids, size_t k, float score) {
-    static_cast<std::vector<Segmentation>*>(ctx)->push_back(Segmentation{std::vector<int>(ids, ids + k), score});
-  };
-  if (n > 0) impl_->api->nbest_encode(impl_->model, word.data(), word.size(), n, sink, &out);
-  return out;
-}
-
 std::vector<int> Tokenizer::encode_plain(std::string_view text) const {
   Encoding e;
   encode_into(text, &e, false);

@@ -19,12 +19,6 @@ struct Encoding {
   std::vector<std::string> pieces;  // HF's tokens: the piece, or the source text for <unk>
 };
 
-// One way to cut a text into pieces, with its log-probability under the unigram model.
-struct Segmentation {
-  std::vector<int> ids;
-  float log_prob = 0;
-};
-
 class Tokenizer {
  public:
   // Throws emot5::Error naming `spiece_path` when it is missing or not a SentencePiece model.
@@ -42,11 +36,6 @@ class Tokenizer {
   std::vector<int> encode_plain(std::string_view text) const;
   // Ids and pieces of `text`, with eos appended (its piece is "</s>").
   Encoding encode_with_pieces(std::string_view text, int max_length = 0) const;
-  // Up to `n` segmentations of `word` by SentencePiece's unigram model, most likely first (for a
-  // plain word the first is encode_plain's); no eos, no special tokens. For subword
-  // regularization (Kudo, 2018), which trains on sampled segmentations. Throws emot5::Error when
-  // `word` is not valid UTF-8.
-  std::vector<Segmentation> segmentations(std::string_view word, int n) const;
   std::vector<std::string> pieces(const std::vector<int>& ids) const;
   // Text of `ids`, skipping special tokens (pad, eos, unk, extra ids): what HF's
   // decode(skip_special_tokens=True) prints.

@@ -7,11 +7,11 @@
 #include <string>
 #include <type_traits>
 
-#include "classifier/labels.h"
 #include "io/error.h"
 #include "io/file_util.h"
 #include "io/json_util.h"
 #include "io/safetensors.h"
+#include "text/labels.h"
 
 namespace emot5::train {
 
@@ -34,70 +34,6 @@ typename StateMap::key_type state_key(const StateMap&, const torch::Tensor& p) {
 }
 
 }  // namespace
-
-nlohmann::json options_to_json(const TrainOptions& o) {
-  return {{"init", o.init}, {"config_file", o.config_file}, {"preset", o.preset}, {"tokenizer", o.tokenizer},
-          {"data", o.data}, {"eval_data", o.eval_data}, {"text_field", o.text_field},
-          {"label_field", o.label_field}, {"prefix", o.prefix}, {"labels", o.labels},
-          {"skip_bad_rows", o.skip_bad_rows}, {"max_input_tokens", o.max_input_tokens}, {"lr", o.lr},
-          {"weight_decay", o.weight_decay}, {"label_smoothing", o.label_smoothing},
-          {"smooth_over", o.smooth_over},
-          {"max_grad_norm", o.max_grad_norm}, {"adam_beta1", o.adam_beta1}, {"adam_beta2", o.adam_beta2},
-          {"adam_eps", o.adam_eps}, {"batch_size", o.batch_size}, {"epochs", o.epochs},
-          {"warmup_steps", o.warmup_steps}, {"max_steps", o.max_steps}, {"seed", o.seed},
-          {"dropout", o.dropout}, {"no_shuffle", o.no_shuffle}, {"group_by_length", o.group_by_length},
-          {"average_from_epoch", o.average_from_epoch}, {"swa_lr", o.swa_lr}, {"class_weights", o.class_weights},
-          {"eval_every", o.eval_every}, {"save_every", o.save_every}, {"log_every", o.log_every},
-          {"keep_best", o.keep_best}, {"save_dtype", o.save_dtype}, {"objective", o.objective},
-          {"noise_density", o.noise_density}, {"mean_noise_span", o.mean_noise_span}, {"reinit_decoder", o.reinit_decoder},
-          {"reinit_encoder", o.reinit_encoder}, {"token_dropout", o.token_dropout},
-          {"unk_below", o.unk_below}, {"unk_dropout", o.unk_dropout}, {"subword_nbest", o.subword_nbest},
-          {"subword_alpha", o.subword_alpha},
-          {"word_vectors", o.word_vectors}, {"local_heads", o.local_heads}, {"local_bias", o.local_bias},
-          {"freeze_embedding", o.freeze_embedding},
-          {"embedding_lr_scale", o.embedding_lr_scale}, {"sam_rho", o.sam_rho},
-          {"teachers", o.teachers}, {"teacher_scores", o.teacher_scores}, {"distill_weight", o.distill_weight},
-          {"distill_temperature", o.distill_temperature}};
-}
-
-TrainOptions options_from_json(const nlohmann::json& j) {
-  TrainOptions o;
-  auto get = [&](const char* k, auto* v) {
-    if (j.contains(k)) *v = j[k].get<std::remove_pointer_t<decltype(v)>>();
-  };
-  get("init", &o.init); get("config_file", &o.config_file); get("preset", &o.preset);
-  get("tokenizer", &o.tokenizer); get("data", &o.data); get("eval_data", &o.eval_data);
-  get("text_field", &o.text_field); get("label_field", &o.label_field); get("prefix", &o.prefix);
-  get("labels", &o.labels); get("skip_bad_rows", &o.skip_bad_rows); get("max_input_tokens", &o.max_input_tokens);
-  get("lr", &o.lr); get("weight_decay", &o.weight_decay); get("label_smoothing", &o.label_smoothing);
-  get("smooth_over", &o.smooth_over);
-  get("max_grad_norm", &o.max_grad_norm); get("adam_beta1", &o.adam_beta1); get("adam_beta2", &o.adam_beta2);
-  get("adam_eps", &o.adam_eps); get("batch_size", &o.batch_size); get("epochs", &o.epochs);
-  get("warmup_steps", &o.warmup_steps); get("max_steps", &o.max_steps); get("seed", &o.seed);
-  get("dropout", &o.dropout); get("no_shuffle", &o.no_shuffle);
-  get("group_by_length", &o.group_by_length); get("average_from_epoch", &o.average_from_epoch); get("swa_lr", &o.swa_lr); get("class_weights", &o.class_weights);
-  get("eval_every", &o.eval_every); get("save_every", &o.save_every); get("log_every", &o.log_every);
-  get("keep_best", &o.keep_best); get("save_dtype", &o.save_dtype); get("objective", &o.objective);
-  get("noise_density", &o.noise_density); get("mean_noise_span", &o.mean_noise_span);
-  get("reinit_decoder", &o.reinit_decoder);
-  get("reinit_encoder", &o.reinit_encoder);
-  get("token_dropout", &o.token_dropout);
-  get("unk_below", &o.unk_below);
-  get("unk_dropout", &o.unk_dropout);
-  get("subword_nbest", &o.subword_nbest);
-  get("subword_alpha", &o.subword_alpha);
-  get("word_vectors", &o.word_vectors);
-  get("local_heads", &o.local_heads);
-  get("local_bias", &o.local_bias);
-  get("freeze_embedding", &o.freeze_embedding);
-  get("embedding_lr_scale", &o.embedding_lr_scale);
-  get("sam_rho", &o.sam_rho);
-  get("teachers", &o.teachers);
-  get("teacher_scores", &o.teacher_scores);
-  get("distill_weight", &o.distill_weight);
-  get("distill_temperature", &o.distill_temperature);
-  return o;
-}
 
 void save_checkpoint(const std::string& out, int64_t step, const TorchT5& model, torch::optim::AdamW& opt,
                      const TrainOptions& o, const nlohmann::json& extra, const MemoryTensors* best,
@@ -170,7 +106,6 @@ void load_optimizer_state(const std::string& ckpt, TorchT5& model, torch::optim:
   const SafetensorsFile f(ckpt + "/optimizer.safetensors");
   for (const auto& n : model.names()) {
     auto& p = model.param(n);
-    if (!p.requires_grad()) continue;  // --freeze-embedding: not trained, no moments
     auto a = f.find("exp_avg." + n), b = f.find("exp_avg_sq." + n);
     if (!a || !b) throw Error(f.path() + ": missing AdamW moments of '" + n + "'");
     auto to_tensor = [&](const TensorView& v) {

@@ -7,12 +7,9 @@
 #include <string>
 
 #include "train/t5_torch.h"
-#include "train/trainer.h"
+#include "train/options.h"
 
 namespace emot5::train {
-
-nlohmann::json options_to_json(const TrainOptions& o);
-TrainOptions options_from_json(const nlohmann::json& j);
 
 struct ResumeState {
   int64_t step = 0;

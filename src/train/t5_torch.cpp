@@ -189,27 +189,12 @@ torch::Tensor TorchT5::forward(const TorchBatch& b, bool train) {
 
 namespace {
 
-// The token cross-entropy part of TorchT5::loss (LossOptions' smoothing and class weights).
+// The token cross-entropy part of TorchT5::loss: HF's label smoothing over the vocabulary, and
+// class weights as torch's cross_entropy(weight=) (a weighted mean).
 torch::Tensor token_loss(const torch::Tensor& logits, const TorchBatch& b, const LossOptions& o) {
-  if (!o.smooth_ids.defined() || o.label_smoothing == 0.0) {
-    auto opts = F::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(o.label_smoothing);
-    if (o.class_weight.defined()) opts = opts.weight(o.class_weight);
-    return F::cross_entropy(logits.view({-1, logits.size(-1)}), b.labels.view({-1}), opts);
-  }
-  // Smoothing over the label set at the first position: per token, (1-e)·nll + e·mean over the
-  // set of -log p; the weighted mean over the target tokens, as above.
-  const auto logp = torch::log_softmax(logits, -1);
-  const auto valid = b.labels != -100;
-  const auto target = b.labels.clamp_min(0);
-  auto per_token = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);
-  const auto over_set = -logp.select(1, 0).index_select(1, o.smooth_ids).mean(-1);
-  const double e = o.label_smoothing;
-  per_token = torch::cat({((1.0 - e) * per_token.select(1, 0) + e * over_set).unsqueeze(1),
-                          per_token.slice(1, 1)},
-                         1);
-  auto w = valid.to(torch::kFloat32);
-  if (o.class_weight.defined()) w = w * o.class_weight.index({target});
-  return (per_token * w).sum() / w.sum();
+  auto opts = F::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(o.label_smoothing);
+  if (o.class_weight.defined()) opts = opts.weight(o.class_weight);
+  return F::cross_entropy(logits.view({-1, logits.size(-1)}), b.labels.view({-1}), opts);
 }
 
 }  // namespace

@@ -32,14 +32,10 @@ struct TorchBatch {
 
 // How TorchT5::loss weighs and smooths the token cross-entropy.
 struct LossOptions {
+  // HF's label smoothing: spread over the whole vocabulary at every target position.
   double label_smoothing = 0.0;
   // (V): a weight per target token id, as torch's cross_entropy(weight=): the mean is weighted.
   torch::Tensor class_weight;
-  // Undefined: HF's smoothing, `label_smoothing` spread over the whole vocabulary at every target
-  // position. Defined: spread over these token ids (the label words' first tokens) at the first
-  // target position only, the later ones (the rest of the label, eos) unsmoothed: ordinary label
-  // smoothing over the classes.
-  torch::Tensor smooth_ids;
   // Knowledge distillation (Hinton et al., 2015). With distill_weight w > 0 the loss is
   // (1-w)·the loss above + w·T²·mean over rows of KL(teacher ‖ student), both distributions over
   // `distill_ids` (the K label words' first tokens) at the first target position, the student's

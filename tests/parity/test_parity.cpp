@@ -1,5 +1,5 @@
 // Parity with Hugging Face transformers on the tiny fixture checkpoints: encoder output, teacher-
-// forced logits, loss and greedy generation, within ../shared/fixtures/README.md's tolerances.
+// forced logits, loss and greedy generation, within tests/data/FIXTURES.md's tolerances.
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint.h"

@@ -8,7 +8,7 @@
 #include "io/formula.h"
 #include "model/t5.h"
 #include "test_util.h"
-#include "train/trainer.h"
+#include "train/optimizer.h"
 
 namespace emot5::train {
 namespace {

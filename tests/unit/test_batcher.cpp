@@ -184,7 +184,7 @@ TEST(PlanPasses, OnePassPerFourCoresEachWithAnEqualShare) {
   };
   using P = std::pair<size_t, int>;
   EXPECT_EQ(plan(2, 0, 0), P(2, 1));     // this project's 2 vCPUs
-  EXPECT_EQ(plan(16, 0, 0), P(4, 4));    // the 16-core machine of the README's measurements
+  EXPECT_EQ(plan(16, 0, 0), P(4, 4));    // a 16-core machine
   EXPECT_EQ(plan(64, 0, 0), P(16, 4));
   EXPECT_EQ(plan(1, 0, 0), P(2, 1));     // at least 2 passes and 1 thread
   EXPECT_EQ(plan(0, 0, 0), P(2, 1));     // an unknown core count reads as 1

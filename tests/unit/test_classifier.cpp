@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "bad_files.h"
-#include "classifier/metrics.h"
+#include "eval/metrics.h"
 #include "emot5/emot5.h"
 #include "io/safetensors.h"
 #include "kernels/ops.h"

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "classifier/chart.h"
-#include "classifier/trends.h"
+#include "eval/chart.h"
+#include "eval/trends.h"
 
 namespace emot5 {
 namespace {

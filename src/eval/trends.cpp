@@ -1,5 +1,5 @@
 // Emotion trends over time (see trends.h).
-#include "classifier/trends.h"
+#include "eval/trends.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "classifier/chart.h"
+#include "eval/chart.h"
 #include "io/csv.h"
 
 namespace emot5 {

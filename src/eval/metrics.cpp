@@ -1,7 +1,7 @@
 // Classification metrics (see metrics.h).
-#include "classifier/metrics.h"
+#include "eval/metrics.h"
 
-#include "classifier/chart.h"
+#include "eval/chart.h"
 
 #include <algorithm>
 #include <cmath>

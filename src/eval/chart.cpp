@@ -1,5 +1,5 @@
 // SVG line charts (see chart.h).
-#include "classifier/chart.h"
+#include "eval/chart.h"
 
 #include <algorithm>
 #include <cmath>

@@ -17,11 +17,6 @@ struct DatasetOptions {
   std::string text_field = "text";
   std::string label_field = "label";
   bool skip_bad_rows = false;
-  // false: the label field is not read (text-only data, e.g. for self-supervised pre-training);
-  // every row's label is then -1.
-  bool require_label = true;
-  // The bad-rows error suggests --skip-bad-rows; false for commands that do not offer it.
-  bool offer_skip = true;
 };
 
 struct Dataset {

@@ -1,5 +1,5 @@
 // Labeled data (see dataset.h).
-#include "classifier/dataset.h"
+#include "eval/dataset.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -61,9 +61,8 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
       if (header[i] == opt.text_field) tc = i;
       if (header[i] == opt.label_field) lc = i;
     }
-    if (tc == SIZE_MAX || (opt.require_label && lc == SIZE_MAX))
-      throw Error(path + ":1: the header needs columns '" + opt.text_field + "'" +
-                  (opt.require_label ? " and '" + opt.label_field + "'" : std::string()));
+    if (tc == SIZE_MAX || lc == SIZE_MAX)
+      throw Error(path + ":1: the header needs columns '" + opt.text_field + "' and '" + opt.label_field + "'");
     while (true) {
       const size_t start = line + 1;
       try {
@@ -77,9 +76,9 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
         bad(start, std::to_string(f.size()) + " fields, the header has " + std::to_string(header.size()));
         continue;
       }
-      LabeledText r{f[tc], opt.require_label ? 0 : -1, start};
+      LabeledText r{f[tc], 0, start};
       std::string err = check_text(r.text);
-      if (err.empty() && opt.require_label) {
+      if (err.empty()) {
         // A CSV label is text: a word, or digits meaning an index.
         const auto& lv = f[lc];
         const bool digits = !lv.empty() && lv.find_first_not_of("0123456789") == std::string::npos && lv.size() < 9;
@@ -111,20 +110,19 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
         bad(line, "missing string field '" + opt.text_field + "'");
         continue;
       }
-      if (opt.require_label && !j.contains(opt.label_field)) {
+      if (!j.contains(opt.label_field)) {
         bad(line, "missing field '" + opt.label_field + "'");
         continue;
       }
-      LabeledText r{j[opt.text_field].get<std::string>(), opt.require_label ? 0 : -1, line};
+      LabeledText r{j[opt.text_field].get<std::string>(), 0, line};
       std::string err = check_text(r.text);
-      if (err.empty() && opt.require_label) err = resolve_label(j[opt.label_field], labels, &r.label);
+      if (err.empty()) err = resolve_label(j[opt.label_field], labels, &r.label);
       if (!err.empty()) bad(line, err);
       else ds.rows.push_back(std::move(r));
     }
   }
   if (ds.bad_rows > 0 && !opt.skip_bad_rows) {
-    std::string msg = path + ": " + std::to_string(ds.bad_rows) + " bad row(s)" +
-                      (opt.offer_skip ? " (use --skip-bad-rows to skip them):" : ":");
+    std::string msg = path + ": " + std::to_string(ds.bad_rows) + " bad row(s) (use --skip-bad-rows to skip them):";
     for (const auto& e : ds.bad_examples) msg += "\n  " + e;
     throw Error(msg);
   }

@@ -1,5 +1,5 @@
 // Label sets (see labels.h).
-#include "classifier/labels.h"
+#include "text/labels.h"
 
 #include <nlohmann/json.hpp>
 #include <set>
