@@ -3,7 +3,7 @@
 
 dair-ai/emotion's label follows the word after "feel" ("i feel X"): of the training texts whose
 "feel" words point to different labels, 84 of 95 carry the first one's
-(tools/feel_word_analysis.py). A from-scratch model reads such texts as a bag of emotion words
+(research/feel_word_analysis.py). A from-scratch model reads such texts as a bag of emotion words
 and answers with another one (validation: "im with my boyfriend and friends i feel fine and
 genuinely happy but the minute im alone i feel depressed" is joy, the default model said
 sadness). This writes copies of training rows with another
@@ -13,7 +13,7 @@ row's text of another label added, keeping the row's label:
   emotion words come first but are not what the post "feels".
 Only rows whose text has a feel verb get copies. The original rows are written first, unchanged.
 
-  python3 tools/augment_distractors.py data/emotion/train.jsonl OUT.jsonl \
+  python3 research/augment_distractors.py data/emotion/train.jsonl OUT.jsonl \
       [--fraction 0.5] [--before 0.5] [--seed 42]
 
 Plain Python, not part of emot5: it exists to record how an experiment of the default model's

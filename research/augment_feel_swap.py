@@ -3,7 +3,7 @@
 
 dair-ai/emotion's label follows the word after "feel" ("i feel X"); a from-scratch model reads
 a text as a bag of emotion words instead and, on validation, misses rows whose feel word is a
-clear one (tools/feel_word_analysis.py: seen 5+ times in training, 70%+ of them one label) when
+clear one (research/feel_word_analysis.py: seen 5+ times in training, 70%+ of them one label) when
 the rest of the text holds another emotion's words. This writes copies of training rows whose
 feel word is clear and carries the row's label, with that word (every whole-word occurrence of
 it) replaced by a clear feel word of another label, and the copy labelled with that word's
@@ -11,7 +11,7 @@ label: the same context, another feel word, another label. The other label is dr
 proportion to the labels' training counts, the word in proportion to its count as a feel word.
 The original rows are written first, unchanged.
 
-  python3 tools/augment_feel_swap.py data/emotion/train.jsonl OUT.jsonl [--fraction 0.5] [--seed 42]
+  python3 research/augment_feel_swap.py data/emotion/train.jsonl OUT.jsonl [--fraction 0.5] [--seed 42]
 
 Plain Python, not part of emot5: it exists to record how an experiment of the default model's
 card was made.

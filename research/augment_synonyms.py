@@ -5,7 +5,7 @@ Each row whose text holds an adjective that WordNet knows gets copies in which s
 adjectives are replaced by synonyms: the other words of the word's first senses and of
 the senses those are "similar to". The original rows are written first, unchanged.
 
-  python3 tools/augment_synonyms.py data/emotion/train.jsonl OUT.jsonl \
+  python3 research/augment_synonyms.py data/emotion/train.jsonl OUT.jsonl \
       [--wordnet /usr/share/wordnet] [--copies 1] [--senses 2] [--p 0.5] [--seed 42] [--skip-top 150]
 
 WordNet comes from Debian's wordnet-base package. Plain Python, not part of emot5:

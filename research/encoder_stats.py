@@ -10,8 +10,8 @@ their mean squared norm (0: no shared direction; 1: every token the same vector)
 line is the encoder's output, after its RMSNorm, which the decoder's cross-attention reads.
 
   head -100 data/emotion/validation.jsonl | emot5 tokenize -i - --input-format jsonl > ids.jsonl
-  /usr/bin/python3 tools/encoder_stats.py MODEL ids.jsonl [--texts N]
-  /usr/bin/python3 tools/encoder_stats.py MODEL ids.jsonl --center OUT
+  /usr/bin/python3 research/encoder_stats.py MODEL ids.jsonl [--texts N]
+  /usr/bin/python3 research/encoder_stats.py MODEL ids.jsonl --center OUT
 
 --center OUT writes a copy of MODEL (f32) in which every layer's attention output projection and
 feed-forward output projection has the shared direction of its output (measured on the given

@@ -13,7 +13,7 @@ For each group: the rows, the classifier's accuracy, and the accuracy of the rul
 word's most frequent training label".
 
   emot5 classify --model M --no-generate -i data/emotion/validation.jsonl > pred.jsonl
-  python3 tools/feel_word_analysis.py data/emotion/train.jsonl data/emotion/validation.jsonl pred.jsonl \
+  python3 research/feel_word_analysis.py data/emotion/train.jsonl data/emotion/validation.jsonl pred.jsonl \
       [--errors N]
 
 --errors N prints N rows of the clear group that the rule gets right and the classifier wrong.

@@ -8,7 +8,7 @@ least --seen times (label words excepted) give the piece a new embedding row: th
 mean, rescaled to their mean norm (--mode mean), or the row of the most frequent one
 (--mode top). Everything else of the model directory is copied unchanged.
 
-  /usr/bin/python3 tools/thesaurus_rows.py MODEL_DIR TRAIN.jsonl OUT_DIR \
+  /usr/bin/python3 research/thesaurus_rows.py MODEL_DIR TRAIN.jsonl OUT_DIR \
       [--rare 3] [--seen 5] [--mode mean] [--changed FILE]
 
 Needs Debian's aiksaurus (its command line program), python3-numpy and

@@ -24,11 +24,11 @@ from the training texts, which the teacher labels. This writes such texts:
 
 The whole recipe (models/emot5-small/README.md gives the run):
 
-  python3 tools/transfer_set.py perturb data/emotion/train.jsonl runs/tr/copies.jsonl
+  python3 research/transfer_set.py perturb data/emotion/train.jsonl runs/tr/copies.jsonl
   cat data/emotion/train.jsonl runs/tr/copies.jsonl > runs/tr/all.jsonl
   build/emot5 bilstm-scores --data data/emotion/train.jsonl --score runs/tr/all.jsonl \\
       --out runs/tr/scores.jsonl
-  python3 tools/transfer_set.py relabel runs/tr/all.jsonl runs/tr/scores.jsonl runs/tr/train.jsonl
+  python3 research/transfer_set.py relabel runs/tr/all.jsonl runs/tr/scores.jsonl runs/tr/train.jsonl
   build/emot5 train --data runs/tr/train.jsonl --teacher-scores runs/tr/scores.jsonl ...
 
 Plain Python, not part of emot5: it exists to record how an experiment of the default model's

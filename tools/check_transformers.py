@@ -22,7 +22,10 @@ n = int(sys.argv[4]) if len(sys.argv) > 4 else 300
 meta = json.load(open(f"{model_dir}/emot5.json"))
 labels, prefix = meta["labels"], meta.get("prefix", "")
 
-model = T5ForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32).eval()
+# transformers 5.x names the argument dtype=; 4.x (4.43 among them) refuses it and takes torch_dtype=.
+major = int(transformers.__version__.split(".")[0])
+dtype_arg = {"dtype": torch.float32} if major >= 5 else {"torch_dtype": torch.float32}
+model = T5ForConditionalGeneration.from_pretrained(model_dir, **dtype_arg).eval()
 tok = AutoTokenizer.from_pretrained(model_dir)
 print(f"transformers {transformers.__version__}: {model_dir} loaded as {type(model).__name__} "
       f"({sum(p.numel() for p in model.parameters())} parameters) and {type(tok).__name__}")
