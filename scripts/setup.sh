@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES=(g++ cmake ninja-build pkg-config python3
-  libdnnl-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  libdnnl-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev libtorch-dev libopenblas0-openmp)
 # libopenblas0-openmp gives libtorch an optimized BLAS (without it Debian falls back to the
 # reference BLAS, about 20 times slower for training).

@@ -67,6 +67,9 @@ class Classifier {
   std::vector<Prediction> classify_batch(const std::vector<std::string>& texts) const;
   // The same with `batch_size` texts per forward pass instead of options().batch_size.
   std::vector<Prediction> classify_batch(const std::vector<std::string>& texts, int batch_size) const;
+  // The same with every prediction's log_probs filled, also on the fast path (which then
+  // multiplies the whole head once, for the vocabulary's normalizer).
+  std::vector<Prediction> classify_batch(const std::vector<std::string>& texts, int batch_size, bool log_probs) const;
   std::vector<Generation> generate(const std::vector<std::string>& texts, int max_new_tokens) const;
   TokenizedText tokenize(std::string_view text) const;
 

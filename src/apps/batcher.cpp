@@ -1,7 +1,10 @@
+// Joining requests into shared passes (see batcher.h).
 #include "apps/batcher.h"
 
 #include <algorithm>
 #include <exception>
+#include <future>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -14,7 +17,8 @@ PassPlan plan_passes(int cores, size_t passes, int threads) {
   return plan;
 }
 
-Batcher::Batcher(Run run, size_t max_texts, size_t workers) : run_(std::move(run)), max_texts_(max_texts) {
+Batcher::Batcher(Run run, size_t max_texts, size_t workers, bool join)
+    : run_(std::move(run)), max_texts_(max_texts), join_(join) {
   if (max_texts_ == 0 || workers == 0) throw std::invalid_argument("Batcher: max_texts and workers must be positive");
   for (size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -29,15 +33,24 @@ Batcher::~Batcher() {
 }
 
 std::vector<Prediction> Batcher::classify(std::vector<std::string> texts) {
-  std::future<std::vector<Prediction>> result;
+  auto result = std::make_shared<std::promise<std::vector<Prediction>>>();
+  auto future = result->get_future();
+  submit(std::move(texts), false, [result](std::vector<Prediction> preds, std::exception_ptr error, const Timing&) {
+    if (error)
+      result->set_exception(error);
+    else
+      result->set_value(std::move(preds));
+  });
+  return future.get();
+}
+
+void Batcher::submit(std::vector<std::string> texts, bool log_probs, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) throw std::logic_error("Batcher: classify after shutdown began");
-    queue_.push_back(Job{std::move(texts), {}});
-    result = queue_.back().done.get_future();
+    if (stopping_) throw std::logic_error("Batcher: submit after shutdown began");
+    queue_.push_back(Job{std::move(texts), log_probs, std::move(done), std::chrono::steady_clock::now()});
   }
   wake_.notify_one();
-  return result.get();
 }
 
 Batcher::Stats Batcher::stats() const {
@@ -51,23 +64,29 @@ void Batcher::work() {
   for (;;) {
     std::vector<Job> jobs;
     std::vector<std::string> texts;
+    bool log_probs = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left to do
       // Every waiting request that fits, in arrival order; the first one always.
-      while (!queue_.empty() && (jobs.empty() || texts.size() + queue_.front().texts.size() <= max_texts_)) {
+      while (!queue_.empty() &&
+             (jobs.empty() || (join_ && texts.size() + queue_.front().texts.size() <= max_texts_))) {
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
         for (auto& t : jobs.back().texts) texts.push_back(std::move(t));
+        log_probs = log_probs || jobs.back().log_probs;
       }
       stats_.requests += jobs.size();
       stats_.texts += texts.size();
       stats_.passes += 1;
     }
     std::vector<std::vector<Prediction>> results;
+    const auto started = std::chrono::steady_clock::now();
+    Timing timing;
+    timing.pass_texts = texts.size();
     try {
-      std::vector<Prediction> preds = texts.empty() ? std::vector<Prediction>{} : run_(texts);
+      std::vector<Prediction> preds = texts.empty() ? std::vector<Prediction>{} : run_(texts, log_probs);
       if (preds.size() != texts.size())
         throw std::logic_error("Batcher: " + std::to_string(preds.size()) + " predictions for " +
                                std::to_string(texts.size()) + " texts");
@@ -78,10 +97,22 @@ void Batcher::work() {
         at += n;
       }
     } catch (...) {
-      for (auto& job : jobs) job.done.set_exception(std::current_exception());
+      results.clear();
+      const auto error = std::current_exception();
+      timing.inference_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        timing.queue_s = std::chrono::duration<double>(started - jobs[i].queued).count();
+        timing.first_in_pass = i == 0;
+        jobs[i].done({}, error, timing);
+      }
       continue;
     }
-    for (size_t i = 0; i < jobs.size(); ++i) jobs[i].done.set_value(std::move(results[i]));
+    timing.inference_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      timing.queue_s = std::chrono::duration<double>(started - jobs[i].queued).count();
+      timing.first_in_pass = i == 0;
+      jobs[i].done(std::move(results[i]), nullptr, timing);
+    }
   }
 }
 

@@ -6,11 +6,12 @@
 // under load the passes grow by themselves, while at most `workers` passes (each with its own
 // OpenMP team) share the cores.
 #pragma once
+#include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,17 +23,32 @@ namespace emot5::app {
 
 class Batcher {
  public:
-  // run: classifies texts in order (Classifier::classify_batch); called on the workers only,
-  // by several at once when workers > 1.
-  using Run = std::function<std::vector<Prediction>(const std::vector<std::string>&)>;
+  // run: classifies texts in order (Classifier::classify_batch), with every prediction's
+  // log_probs filled when `log_probs` is true; called on the workers only, by several at once
+  // when workers > 1.
+  using Run = std::function<std::vector<Prediction>(const std::vector<std::string>&, bool log_probs)>;
 
-  Batcher(Run run, size_t max_texts, size_t workers = 1);
+  // What a request's pass cost it: the time it waited in the queue, the time its pass ran, and
+  // the texts in that pass (its own and those it was joined with).
+  struct Timing {
+    double queue_s = 0, inference_s = 0;
+    size_t pass_texts = 0;
+    bool first_in_pass = false;  // exactly one request of each pass has it
+  };
+  // Called once on a worker thread with the predictions, or with the exception `run` threw.
+  using Done = std::function<void(std::vector<Prediction>, std::exception_ptr, const Timing&)>;
+
+  // join false: every request runs alone in its own pass (serve --no-batching).
+  Batcher(Run run, size_t max_texts, size_t workers = 1, bool join = true);
   ~Batcher();  // finishes the queued requests, then stops the workers
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
   // Blocks until the texts' pass has run; rethrows what `run` threw for it.
   std::vector<Prediction> classify(std::vector<std::string> texts);
+  // Queues the texts and returns at once; `done` runs when their pass has. A pass fills
+  // log_probs when any of its requests asks for them.
+  void submit(std::vector<std::string> texts, bool log_probs, Done done);
 
   struct Stats {
     uint64_t requests = 0, texts = 0, passes = 0;  // taken into passes so far
@@ -43,12 +59,15 @@ class Batcher {
  private:
   struct Job {
     std::vector<std::string> texts;
-    std::promise<std::vector<Prediction>> done;
+    bool log_probs = false;
+    Done done;
+    std::chrono::steady_clock::time_point queued;
   };
   void work();
 
   Run run_;
   size_t max_texts_;
+  bool join_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Job> queue_;

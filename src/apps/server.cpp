@@ -1,222 +1,488 @@
-// The HTTP server (see server.h).
+// The HTTP server (see server.h): a listener, one Session per connection, and the routes. Each
+// connection reads one request at a time within --request-timeout; model requests go to the
+// Batcher, whose callback posts the answer back to the connection's strand.
 #include "apps/server.h"
 
-#include <httplib.h>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <functional>
-#include <iostream>
+#include <ctime>
 #include <memory>
-#include <pthread.h>
+#include <optional>
 #include <thread>
-#include <unistd.h>
+#include <vector>
 
 #include "apps/batcher.h"
-#include "apps/output.h"
-#include "io/utf8.h"
+#include "apps/http_api.h"
+#include "apps/metrics.h"
 #include "kernels/threads.h"
 
 namespace emot5::app {
 
 namespace {
 
-struct BadRequest : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
 
-void send_json(httplib::Response& res, int status, const nlohmann::ordered_json& j) {
-  res.status = status;
-  // Invalid UTF-8 (quoted back from a bad request) becomes U+FFFD rather than an exception.
-  res.set_content(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", "application/json");
-}
+constexpr const char* kVersion = "0.1.0";
 
-void send_error(httplib::Response& res, int status, const std::string& message) {
-  nlohmann::ordered_json j;
-  j["error"] = message;
-  send_json(res, status, j);
-}
-
-std::string checked_text(const nlohmann::json& v, const std::string& where) {
-  if (!v.is_string()) throw BadRequest(where + " is not a string");
-  std::string s = v.get<std::string>();
-  if (find_invalid_utf8(s) != std::string::npos) throw BadRequest(where + " is not valid UTF-8");
-  return s;
-}
-
-using ClassifyTexts = std::function<std::vector<Prediction>(std::vector<std::string>)>;
-
-// POST /classify: {"text"} -> one prediction, {"texts"} -> {"predictions": [...]}.
-void handle_classify(const Classifier& clf, const ClassifyTexts& classify, const std::string& request_body,
-                     size_t max_texts, bool generated, httplib::Response& res) {
-  try {
-    nlohmann::json body;
-    try {
-      body = nlohmann::json::parse(request_body);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw BadRequest(std::string("malformed JSON: ") + e.what());
-    }
-    if (!body.is_object()) throw BadRequest("the body is not a JSON object");
-    const bool one = body.contains("text");
-    if (one == body.contains("texts")) throw BadRequest("give either \"text\" or \"texts\"");
-    if (one) {
-      const auto p = classify({checked_text(body["text"], "\"text\"")});
-      send_json(res, 200, prediction_json(p.at(0), clf.labels(), generated));
-      return;
-    }
-    const auto& arr = body["texts"];
-    if (!arr.is_array()) throw BadRequest("\"texts\" is not an array");
-    if (arr.size() > max_texts)
-      throw BadRequest("\"texts\" holds " + std::to_string(arr.size()) + " texts, more than --max-texts " +
-                       std::to_string(max_texts));
-    std::vector<std::string> texts;
-    for (size_t i = 0; i < arr.size(); ++i) texts.push_back(checked_text(arr[i], "\"texts\"[" + std::to_string(i) + "]"));
-    nlohmann::ordered_json preds = nlohmann::ordered_json::array();
-    for (const auto& p : classify(std::move(texts))) preds.push_back(prediction_json(p, clf.labels(), generated));
-    nlohmann::ordered_json j;
-    j["predictions"] = std::move(preds);
-    send_json(res, 200, j);
-  } catch (const BadRequest& e) {
-    send_error(res, 400, e.what());
-  } catch (const std::exception& e) {
-    send_error(res, 500, e.what());
-  }
-}
-
-}  // namespace
-
-namespace {
-
-// The connection side: body limit, no Nagle delay, a thread per connection, CORS, JSON errors and
-// the request log.
-void configure(httplib::Server& svr, const ServeOptions& o) {
-  svr.set_payload_max_length(o.max_body);
-  // Without it, the response's headers and body leave in two small writes and Nagle's
-  // algorithm holds the second for the client's delayed ACK: about 40 ms on every request.
-  svr.set_tcp_nodelay(true);
-  // httplib's default pool is max(8, cores - 1) threads and each keep-alive connection holds
-  // one, so a ninth client waited for a connection to close (every 5 requests) and could not
-  // join a pass: latency tails of hundreds of ms. Waiting threads are cheap; the model runs on
-  // the batcher's --passes threads (or, with --no-batching, on these).
-  const size_t connections = o.connections;
-  svr.new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
-  svr.set_keep_alive_max_count(1000);
-  if (!o.cors.empty()) {
-    // Every answer names the origin; a browser's preflight for a JSON POST gets its OK.
-    svr.set_default_headers({{"Access-Control-Allow-Origin", o.cors}, {"Vary", "Origin"}});
-    svr.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers", "Content-Type");
-      res.set_header("Access-Control-Max-Age", "86400");
-      res.status = 204;
-    });
-  }
-  const size_t max_body = o.max_body;
-  svr.set_error_handler([max_body](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 404)
-      send_error(res, 404, "no such endpoint: " + req.method + " " + req.path);
-    else if (res.status == 413)
-      send_error(res, 413, "request body larger than --max-body " + std::to_string(max_body) + " bytes");
-    else
-      send_error(res, res.status, "HTTP " + std::to_string(res.status));
-  });
-  if (o.log) {
-    // A request is read, handled and logged on one thread of the server's pool.
-    static thread_local std::chrono::steady_clock::time_point started;
-    svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-      started = std::chrono::steady_clock::now();
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      std::fprintf(stderr, "%s %s %d %.2f ms\n", req.method.c_str(), req.path.c_str(), res.status, ms);
-    });
-  }
-}
-
-// The model behind the routes: the classifier and, unless --no-batching, the batcher that joins
-// concurrent requests into shared passes.
-struct Backend {
-  std::string model_dir;
+// What every connection reads. clf, batcher and info are set once, before `ready`.
+struct Shared {
+  explicit Shared(const ServeOptions& options)
+      : o(options),
+        limits{options.max_client_batch_size, options.max_texts, options.auto_truncate, options.clf.max_input_tokens},
+        plan(plan_passes(kernels::available_cores(), options.passes, options.clf.threads)),
+        metrics(options.model_dir, options.clf.precision, kVersion) {}
+  const ServeOptions& o;
+  ApiLimits limits;
   PassPlan plan;
-  Classifier clf;
+  Metrics metrics;
+  std::unique_ptr<Classifier> clf;
   std::unique_ptr<Batcher> batcher;
-  ClassifyTexts classify;
+  std::string info;
+  std::atomic<bool> ready{false}, draining{false};
+  std::atomic<size_t> in_flight{0}, connections{0};
 };
 
-void add_routes(httplib::Server& svr, const Backend& b, size_t max_texts) {
-  svr.Get("/health", [&b](const httplib::Request&, httplib::Response& res) {
+enum class Route { Predict, Page, Hf, Classify, Info, Health, Metrics, None };
+
+struct Match {
+  Route route;
+  const char* name;   // the metrics' route label: a fixed set
+  const char* allow;  // the methods the path takes
+};
+
+Match match(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/") return {Route::Page, "/", "GET, POST"};
+  if (path == "/predict") return {Route::Predict, "/predict", "POST"};
+  if (path == "/hf") return {Route::Hf, "/hf", "POST"};
+  if (path.size() > 8 && path.substr(0, 8) == "/models/") return {Route::Hf, "/models", "POST"};
+  if (path == "/classify") return {Route::Classify, "/classify", "POST"};
+  if (path == "/info") return {Route::Info, "/info", "GET"};
+  if (path == "/health") return {Route::Health, "/health", "GET"};
+  if (path == "/metrics") return {Route::Metrics, "/metrics", "GET"};
+  return {Route::None, "other", ""};
+}
+
+// Equal in time that depends on the expected key's length only.
+bool same_key(std::string_view given, std::string_view expected) {
+  unsigned diff = given.size() == expected.size() ? 0u : 1u;
+  for (size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i]) ^ static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+  return diff == 0;
+}
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+Response json_response(http::status status, std::string body) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
+  return res;
+}
+
+Response error_response(int status, const std::string& type, const std::string& message) {
+  return json_response(static_cast<http::status>(status), error_body(message, type));
+}
+
+std::string ms(double seconds) { return std::to_string(static_cast<long long>(seconds * 1000.0 + 0.5)); }
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& sh) : stream_(std::move(socket)), sh_(sh) {
+    ++sh_.connections;
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  ~Session() { --sh_.connections; }
+  void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
+
+ private:
+  std::chrono::milliseconds timeout() const {
+    return std::chrono::milliseconds(static_cast<long long>(sh_.o.request_timeout_s * 1000));
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(sh_.o.payload_limit);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(timeout());  // the whole request, headers and body, within the timeout
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    started_ = Clock::now();
+    stream_.expires_never();
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset || ec == net::error::eof)
+      return close();
+    method_ = "-";
+    target_ = "-";
+    keep_alive_ = false;  // after a read error the stream's position is lost
+    if (ec == http::error::body_limit)
+      return send(error_response(413, "validation", "the request body is larger than --payload-limit " +
+                                                        std::to_string(sh_.o.payload_limit) + " bytes"),
+                  "other");
+    if (ec == http::error::header_limit)
+      return send(error_response(431, "validation", "the request's headers are larger than 16384 bytes"), "other");
+    if (ec.category() == http::make_error_code(http::error::bad_target).category())
+      return send(error_response(400, "validation", "malformed HTTP request: " + ec.message()), "other");
+    if (ec) return close();
+    handle(parser_->release());
+  }
+
+  void handle(Request req) {
+    method_ = std::string(req.method_string());
+    target_ = std::string(req.target());
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    const Match m = match(std::string_view(req.target().data(), req.target().size()));
+    if (m.route == Route::None) return send(error_response(404, "not_found", "no such endpoint: " + method_ + " " + target_), m.name);
+    if (req.method() == http::verb::options && !sh_.o.cors.empty()) {
+      Response res{http::status::no_content, 11};
+      res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+      res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
+      res.set(http::field::access_control_max_age, "86400");
+      return send(std::move(res), m.name);
+    }
+    const bool post = req.method() == http::verb::post, get = req.method() == http::verb::get;
+    const std::string_view allow = m.allow;
+    if (!((post && allow.find("POST") != std::string_view::npos) || (get && allow.find("GET") != std::string_view::npos))) {
+      Response res = error_response(405, "validation", method_ + " is not allowed on " + target_ + " (allowed: " +
+                                                           std::string(allow) + ")");
+      res.set(http::field::allow, std::string(allow));
+      return send(std::move(res), m.name);
+    }
+    if (post && req.find(http::field::content_length) == req.end() && !req.chunked())
+      return send(error_response(411, "validation", "a POST needs a Content-Length header (or chunked encoding)"), m.name);
+    switch (m.route) {
+      case Route::Health: return send(health(), m.name);
+      case Route::Metrics: {
+        Response res{http::status::ok, 11};
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = sh_.metrics.render(sh_.in_flight, sh_.ready ? sh_.batcher->stats().waiting : 0);
+        return send(std::move(res), m.name);
+      }
+      case Route::Page:
+        if (get) {
+          Response res{http::status::ok, 11};
+          res.set(http::field::content_type, "text/html; charset=utf-8");
+          res.body() = page_html();
+          return send(std::move(res), m.name);
+        }
+        return model_request(req, Route::Predict, m.name);
+      default: return model_request(req, m.route, m.name);
+    }
+  }
+
+  Response health() const {
+    if (!sh_.ready || sh_.draining) {
+      const char* state = sh_.draining ? "draining" : "loading";
+      Response res = error_response(503, "unhealthy", std::string("the server is ") + state);
+      return res;
+    }
     nlohmann::ordered_json j;
     j["status"] = "ok";
-    j["model"] = b.model_dir;
-    j["labels"] = b.clf.labels();
-    if (b.batcher) {
-      const Batcher::Stats st = b.batcher->stats();
-      j["served"] = {{"requests", st.requests}, {"texts", st.texts}, {"passes", st.passes}, {"waiting", st.waiting}};
-      j["compute"] = {{"passes_at_once", b.plan.passes}, {"threads_per_pass", b.plan.threads}};
+    j["model"] = sh_.o.model_dir;
+    j["labels"] = sh_.clf->labels();
+    const Batcher::Stats st = sh_.batcher->stats();
+    j["served"] = {{"requests", st.requests}, {"texts", st.texts}, {"passes", st.passes}, {"waiting", st.waiting}};
+    j["compute"] = {{"passes_at_once", sh_.plan.passes}, {"threads_per_pass", sh_.plan.threads}};
+    return json_response(http::status::ok, j.dump() + "\n");
+  }
+
+  // Every route but /health, /metrics and the page: the key, the model's state, then the body.
+  void model_request(const Request& req, Route route, const char* name) {
+    if (!sh_.o.api_key.empty()) {
+      const auto auth = req[http::field::authorization];
+      const std::string_view given(auth.data(), auth.size());
+      if (given.substr(0, 7) != "Bearer " || !same_key(given.substr(7), sh_.o.api_key)) {
+        Response res = error_response(401, "auth", "this server needs its API key: send Authorization: Bearer KEY");
+        res.set(http::field::www_authenticate, "Bearer");
+        return send(std::move(res), name);
+      }
     }
-    send_json(res, 200, j);
-  });
-  svr.Post("/classify", [&b, max_texts](const httplib::Request& req, httplib::Response& res) {
-    handle_classify(b.clf, b.classify, req.body, max_texts, b.clf.options().generate, res);
-  });
+    if (!sh_.ready || sh_.draining)
+      return send(error_response(503, "unhealthy", sh_.draining ? "the server is stopping" : "the model is loading"), name);
+    if (route == Route::Info) return send(json_response(http::status::ok, sh_.info), name);
+    ModelRequest call;
+    try {
+      call = route == Route::Hf         ? parse_hf(req.body(), sh_.limits)
+             : route == Route::Classify ? parse_classify(req.body(), sh_.limits)
+                                        : parse_tei(req.body(), sh_.limits);
+    } catch (const ApiError& e) {
+      return send(error_response(e.status, e.type, e.what()), name);
+    }
+    if (sh_.in_flight.fetch_add(1) >= sh_.o.max_concurrent_requests) {
+      --sh_.in_flight;
+      Response res = error_response(429, "overloaded", "the model is overloaded: more than --max-concurrent-requests " +
+                                                           std::to_string(sh_.o.max_concurrent_requests) +
+                                                           " requests in flight; retry later");
+      res.set(http::field::retry_after, "1");
+      return send(std::move(res), name);
+    }
+    counted_ = true;
+    auto self = shared_from_this();
+    auto shared_call = std::make_shared<ModelRequest>(std::move(call));
+    sh_.batcher->submit(shared_call->texts, shared_call->raw_scores,
+                        [self, shared_call, name](std::vector<Prediction> preds, std::exception_ptr error,
+                                                  const Batcher::Timing& t) {
+                          self->answer_model(*shared_call, std::move(preds), error, t, name);
+                        });
+  }
+
+  // On a Batcher worker: the answer, then its write on this connection's strand.
+  void answer_model(const ModelRequest& call, std::vector<Prediction> preds, std::exception_ptr error,
+                    const Batcher::Timing& t, const char* name) {
+    sh_.metrics.model_request(t.queue_s, t.inference_s, call.texts.size());
+    if (t.first_in_pass) sh_.metrics.forward_pass(t.pass_texts);
+    Response res;
+    try {
+      if (error) std::rethrow_exception(error);
+      res = json_response(http::status::ok, answer(call, preds, sh_.clf->labels(), sh_.clf->options().generate,
+                                                   sh_.limits.max_input_tokens));
+    } catch (const ApiError& e) {
+      res = error_response(e.status, e.type, e.what());
+    } catch (const std::exception& e) {
+      res = error_response(500, "backend", std::string("inference failed: ") + e.what());
+    }
+    res.set("x-queue-time", ms(t.queue_s));
+    res.set("x-inference-time", ms(t.inference_s));
+    net::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res), name]() mutable {
+      self->send(std::move(res), name);
+    });
+  }
+
+  void send(Response res, const char* route) {
+    const double secs = std::chrono::duration<double>(Clock::now() - started_).count();
+    res.version(version_);
+    res.keep_alive(keep_alive_ && !sh_.draining);
+    res.set(http::field::server, "emot5");
+    res.set("x-total-time", ms(secs));
+    if (!sh_.o.cors.empty()) {
+      res.set(http::field::access_control_allow_origin, sh_.o.cors);
+      res.set(http::field::vary, "Origin");
+    }
+    res.prepare_payload();
+    sh_.metrics.request(route, res.result_int(), secs);
+    if (sh_.o.log)
+      std::fprintf(stderr, "%s %s %s %s %u %.2f ms\n", utc_now().c_str(), peer_.c_str(), method_.c_str(), target_.c_str(),
+                   res.result_int(), secs * 1000);
+    res_ = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(timeout());
+    http::async_write(stream_, *res_, beast::bind_front_handler(&Session::on_write, shared_from_this(), res_->need_eof()));
+  }
+
+  void on_write(bool close_after, beast::error_code ec, size_t) {
+    if (counted_) {
+      counted_ = false;
+      --sh_.in_flight;
+    }
+    res_.reset();
+    if (ec || close_after) return close();
+    read();
+  }
+
+  // Half-closes, then reads and drops what the client still sends (at most 1 s), so that a
+  // client still writing a refused body reads the answer instead of a reset.
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(1));
+    discard();
+  }
+  void discard() {
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->stream_.close();
+        return;
+      }
+      self->discard();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Shared& sh_;
+  std::string peer_, method_ = "-", target_ = "-";
+  unsigned version_ = 11;
+  bool keep_alive_ = true, counted_ = false;
+  Clock::time_point started_ = Clock::now();
+  std::shared_ptr<Response> res_;
+  char scratch_[4096];
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, const std::string& host, int port, Shared& sh) : ioc_(ioc), acceptor_(ioc), sh_(sh) {
+    const std::string where = host + ":" + std::to_string(port);
+    beast::error_code ec;
+    const auto address = net::ip::make_address(host, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + where + ": '" + host + "' is not an IP address");
+    const tcp::endpoint ep(address, static_cast<unsigned short>(port));
+    acceptor_.open(ep.protocol(), ec);
+    // SO_REUSEADDR only (never SO_REUSEPORT): a port another server holds stays refused.
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  }
+  int port() const { return acceptor_.local_endpoint().port(); }
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      if (sh_.connections >= sh_.o.connections) {
+        static const std::string busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            "Content-Length: 75\r\n\r\n{\"error\":\"too many open connections (--connections)\",\"error_type\":\"overloaded\"}";
+        net::write(socket, net::buffer(busy), ec);
+        socket.close(ec);
+      } else {
+        std::make_shared<Session>(std::move(socket), sh_)->start();
+      }
+    }
+    accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  Shared& sh_;
+};
+
+// The model and the batcher; then the server is ready.
+void load(Shared& sh) {
+  ClassifierOptions co = sh.o.clf;
+  co.threads = sh.plan.threads;
+  sh.clf = std::make_unique<Classifier>(Classifier::load(sh.o.model_dir, co));
+  const Classifier& clf = *sh.clf;
+  const int batch_size = clf.options().batch_size;
+  sh.batcher = std::make_unique<Batcher>(
+      [&clf, batch_size](const std::vector<std::string>& texts, bool log_probs) {
+        return clf.classify_batch(texts, batch_size, log_probs);
+      },
+      static_cast<size_t>(batch_size), sh.plan.passes, !sh.o.no_batching);
+  ServerFacts facts;
+  facts.model_dir = sh.o.model_dir;
+  facts.precision = clf.options().precision;
+  facts.version = kVersion;
+  facts.labels = clf.labels();
+  facts.max_concurrent_requests = sh.o.max_concurrent_requests;
+  facts.passes = sh.plan.passes;
+  facts.threads = sh.plan.threads;
+  facts.limits = sh.limits;
+  sh.info = info_body(facts);
+  sh.ready = true;
 }
 
-// Serves until one of `stop_signals` arrives; false when the server ended with an error.
-bool listen_until_signalled(httplib::Server& svr, const sigset_t& stop_signals) {
-  std::atomic<bool> listening_ended{false};
-  std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    // stop() does nothing before the server runs: a signal right at start waits for it.
-    while (!svr.is_running() && !listening_ended) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    svr.stop();
-  });
-  const bool ok = svr.listen_after_bind();
-  listening_ended = true;
-  ::kill(::getpid(), SIGTERM);  // wakes the stopper if the server ended on its own
-  stopper.join();
-  return ok;
-}
+// SIGINT / SIGTERM: stop accepting, answer 503 on /health, wait for the requests in flight (at
+// most drain_timeout_s), then stop the connections' threads.
+class Drain : public std::enable_shared_from_this<Drain> {
+ public:
+  Drain(net::io_context& ioc, Shared& sh, std::shared_ptr<Listener> listener)
+      : ioc_(ioc), sh_(sh), listener_(std::move(listener)), signals_(ioc, SIGINT, SIGTERM), timer_(ioc) {}
+  void arm() {
+    signals_.async_wait([self = shared_from_this()](beast::error_code ec, int) {
+      if (ec) return;
+      self->sh_.draining = true;
+      self->listener_->close();
+      self->deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long long>(self->sh_.o.drain_timeout_s * 1000));
+      self->poll();
+    });
+  }
+
+ private:
+  void poll() {
+    if (sh_.in_flight == 0 || Clock::now() >= deadline_) {
+      ioc_.stop();
+      return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(10));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->poll();
+    });
+  }
+
+  net::io_context& ioc_;
+  Shared& sh_;
+  std::shared_ptr<Listener> listener_;
+  net::signal_set signals_;
+  net::steady_timer timer_;
+  Clock::time_point deadline_;
+};
 
 }  // namespace
 
-int serve(ServeOptions o) {
-  // SIGINT / SIGTERM go to one thread that stops the server: blocked here, before any other thread
-  // exists (the model's, the batcher's, the server's), so that they inherit the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  // Joined passes share the cores; --no-batching keeps --threads for each request's own pass.
-  const PassPlan plan = plan_passes(kernels::available_cores(), o.passes, o.clf.threads);
-  if (!o.no_batching) o.clf.threads = plan.threads;
-  Backend b{o.model_dir, plan, Classifier::load(o.model_dir, o.clf), nullptr, nullptr};
-  auto run_model = [&b](const std::vector<std::string>& texts) { return b.clf.classify_batch(texts); };
-  b.classify = run_model;
-  if (!o.no_batching) {
-    b.batcher = std::make_unique<Batcher>(run_model, static_cast<size_t>(b.clf.options().batch_size), plan.passes);
-    b.classify = [&b](std::vector<std::string> texts) { return b.batcher->classify(std::move(texts)); };
+int serve(const ServeOptions& o) {
+  Shared sh(o);
+  net::io_context ioc;
+  auto listener = std::make_shared<Listener>(ioc, o.host, o.port, sh);
+  const int port = listener->port();
+  listener->accept();
+  std::make_shared<Drain>(ioc, sh, listener)->arm();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < std::max(1, o.io_threads); ++i)
+    threads.emplace_back([&ioc] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "emot5 serve: %s\n", e.what());
+        }
+      }
+    });
+  try {
+    load(sh);  // /health answers 503 meanwhile
+  } catch (...) {
+    ioc.stop();
+    for (auto& t : threads) t.join();
+    throw;
   }
-
-  httplib::Server svr;
-  configure(svr, o);
-  add_routes(svr, b, o.max_texts);
-  const int port = o.port == 0 ? svr.bind_to_any_port(o.host) : (svr.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (port < 0) throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port));
-  const int pass_threads = b.batcher ? plan.threads : kernels::threads_for(b.clf.options().threads);
-  const std::string compute = (b.batcher ? "up to " + std::to_string(plan.passes) + " passes at once, "
-                                         : std::string("a pass per request, ")) +
-                              std::to_string(pass_threads) + (pass_threads == 1 ? " thread" : " threads") + " each";
-  std::fprintf(stderr, "emot5 serve: listening on http://%s:%d (model %s; POST /classify, GET /health; %s)\n",
+  const std::string compute = "up to " + std::to_string(sh.plan.passes) + " passes at once, " +
+                              std::to_string(sh.plan.threads) + (sh.plan.threads == 1 ? " thread" : " threads") + " each" +
+                              (o.no_batching ? ", each request alone" : "");
+  std::fprintf(stderr,
+               "emot5 serve: listening on http://%s:%d (model %s; POST /predict, /hf, /classify; GET /, /info, /health, "
+               "/metrics; %s)\n",
                o.host.c_str(), port, o.model_dir.c_str(), compute.c_str());
   std::fflush(stderr);
-  if (!listen_until_signalled(svr, stop_signals)) throw std::runtime_error("the server stopped with an error");
+  for (auto& t : threads) t.join();
+  sh.batcher.reset();  // finishes anything queued
   std::fprintf(stderr, "emot5 serve: stopped\n");
   return 0;
 }

@@ -42,7 +42,7 @@ struct Classifier::Impl {
     if (truncated) *truncated = cut;
     return cut ? tok->encode(text, opt.max_input_tokens) : ids;
   }
-  void classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out) const;
+  void classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out, bool log_probs = false) const;
   void finish(Prediction& p, const std::vector<double>& log_probs) const;
 };
 
@@ -81,7 +81,8 @@ void Classifier::Impl::finish(Prediction& p, const std::vector<double>& log_prob
   p.label = labels.names[static_cast<size_t>(p.label_index)];
 }
 
-void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out) const {
+void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out,
+                                      bool want_log_probs) const {
   const int B = static_cast<int>(seqs.size());
   const T5Config& c = model->config();
   const int V = c.vocab_size, D = c.d_model;
@@ -103,6 +104,14 @@ void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs,
         out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
         out[b]->generated = tok->decode(out[b]->generated_ids);
       }
+    } else if (want_log_probs) {
+      // One decoder step with the whole head: the vocabulary's normalizer gives log-probabilities.
+      DecoderState st = model->start_decoder(enc, 1);
+      const std::vector<int> start(B, c.decoder_start_token_id);
+      model->decode_step(st, start.data());
+      std::vector<float> lg(static_cast<size_t>(B) * V);
+      model->logits(st, lg.data());
+      score_full(lg.data());
     } else {
       // One decoder step and only the labels' rows of the head. The normalizer over the whole
       // vocabulary cancels in the softmax over labels.
@@ -193,6 +202,11 @@ std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string
 }
 
 std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts, int batch_size) const {
+  return classify_batch(texts, batch_size, false);
+}
+
+std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts, int batch_size,
+                                                   bool log_probs) const {
   if (batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
   kernels::set_num_threads(impl_->opt.threads);
   std::vector<std::vector<int>> seqs(texts.size());
@@ -205,7 +219,7 @@ std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string
       chunk.push_back(std::move(seqs[i]));
       dst.push_back(&out[i]);
     }
-    impl_->classify_chunk(chunk, dst.data());
+    impl_->classify_chunk(chunk, dst.data(), log_probs);
   });
   return out;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""End-to-end test of `emot5 serve`: answers equal `emot5 classify`'s, also under concurrent
-requests (joined into shared passes, and with --no-batching); /health counts what was served; bad requests get 400/404/413 with a JSON error; SIGTERM stops it cleanly.
+"""End-to-end test of `emot5 serve`'s own /classify: answers equal `emot5 classify`'s, also under
+concurrent requests (joined into shared passes, and with --no-batching, each alone); /health
+counts what was served; bad requests get 400/404/413 with a JSON error; SIGTERM stops it cleanly.
+(serve_api.py tests the TEI and HF routes, limits, keys and faults.)
 
 usage: serve_cli.py EMOT5_BINARY TEST_DATA_DIR
 """
@@ -39,7 +41,7 @@ for w in want:
     w.pop("text")
 
 srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--max-texts", "8",
-                        "--max-body", "100000", "--log"], stderr=subprocess.PIPE, env=env)
+                        "--payload-limit", "100000", "--log"], stderr=subprocess.PIPE, env=env)
 try:
     line = srv.stderr.readline().decode()
     m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -94,7 +96,7 @@ try:
             ({"texts": ["a"] * 9}, False, 400, "--max-texts"),
             ({"text": "a", "texts": ["b"]}, False, 400, "either"),
             ([1, 2], False, 400, "not a JSON object"),
-            (b'{"text": "' + b"a" * 200000 + b'"}', True, 413, "--max-body")]:
+            (b'{"text": "' + b"a" * 200000 + b'"}', True, 413, "--payload-limit 100000")]:
         status, got = post(port, body, raw)
         check(status == status_want and words in got.get("error", ""), f"bad request {body!r:.40}: {status} {got}")
     try:
@@ -112,7 +114,8 @@ finally:
     rest = srv.stderr.read().decode()
 check(code == 0 and "stopped" in rest, f"SIGTERM stops it: {code} {rest[-300:]}")
 
-# --no-batching: each request its own pass, the same answers; --cors answers a browser's preflight.
+# --no-batching: each request alone in its own pass, the same answers; --cors answers a browser's
+# preflight.
 srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--no-batching",
                         "--cors", "http://localhost:3000"], stderr=subprocess.PIPE, env=env)
 try:
@@ -121,8 +124,20 @@ try:
     port = int(m.group(1)) if m else 0
     status, got = post(port, {"texts": TEXTS})
     check(status == 200 and all(same(g, w) for g, w in zip(got["predictions"], want)), f"--no-batching: {status} {got}")
+    results = []
+
+    def alone(i):
+        results.append(post(port, {"text": TEXTS[i % len(TEXTS)]})[0])
+
+    threads = [threading.Thread(target=alone, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
-        check("served" not in json.loads(r.read()), "--no-batching /health has no batching counts")
+        served = json.loads(r.read()).get("served", {})
+        check(results == [200] * 6 and served.get("requests") == 7 and served.get("passes") == 7,
+              f"--no-batching: one pass per request: {results} {served}")
         check(r.headers.get("Access-Control-Allow-Origin") == "http://localhost:3000", "--cors: the origin on answers")
     req = urllib.request.Request(f"http://127.0.0.1:{port}/classify", method="OPTIONS",
                                  headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
@@ -134,7 +149,9 @@ try:
 finally:
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=30) == 0, "--no-batching: SIGTERM stops it")
-check(re.search(r"^POST /classify 200 [0-9.]+ ms$", rest, re.M) and re.search(r"^GET /nope 404 ", rest, re.M),
+# --log: the time (UTC), the client's address, method, path, status and milliseconds.
+log_line = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1:\d+ "
+check(re.search(log_line + r"POST /classify 200 [0-9.]+ ms$", rest, re.M) and re.search(log_line + r"GET /nope 404 ", rest, re.M),
       f"--log lines: {rest[:300]}")
 
 finish()

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -66,7 +67,7 @@ std::vector<std::string> labels(const std::vector<Prediction>& ps) {
 
 TEST(Batcher, JoinsWaitingRequestsIntoOnePass) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8);
+  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8);
   std::vector<std::string> got_a, got_b, got_c, got_d;
   std::thread ta([&] { got_a = labels(b.classify({"a"})); });
   model.wait_first_pass();  // "a" runs alone and is held
@@ -93,9 +94,50 @@ TEST(Batcher, JoinsWaitingRequestsIntoOnePass) {
   EXPECT_EQ(st.waiting, 0u);
 }
 
+// submit() returns at once; its callback gets the predictions and what the pass cost: the queue
+// time of a request that waited behind a held pass, and the pass's size. A pass asks the model
+// for log-probabilities when any request joined into it does.
+TEST(Batcher, SubmitCallsBackWithTheTimingAndAsksForLogProbsWhenARequestDoes) {
+  FakeModel model;
+  std::mutex mu;
+  std::vector<bool> asked;
+  Batcher b(
+      [&](const std::vector<std::string>& t, bool log_probs) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          asked.push_back(log_probs);
+        }
+        return model.run(t);
+      },
+      8);
+  std::promise<Batcher::Timing> first, second, third;
+  std::vector<std::string> got;
+  b.submit({"a"}, false, [&](std::vector<Prediction>, std::exception_ptr, const Batcher::Timing& t) { first.set_value(t); });
+  model.wait_first_pass();
+  b.submit({"b"}, false, [&](std::vector<Prediction> p, std::exception_ptr e, const Batcher::Timing& t) {
+    got = e ? std::vector<std::string>{"error"} : labels(p);
+    second.set_value(t);
+  });
+  b.submit({"c1", "c2"}, true, [&](std::vector<Prediction>, std::exception_ptr, const Batcher::Timing& t) {
+    third.set_value(t);
+  });
+  wait_for_queue(b, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  model.release();
+  const auto t1 = first.get_future().get(), t2 = second.get_future().get(), t3 = third.get_future().get();
+  EXPECT_EQ(t1.pass_texts, 1u);
+  EXPECT_EQ(t2.pass_texts, 3u);
+  EXPECT_EQ(t3.pass_texts, 3u);
+  EXPECT_GE(t2.queue_s, 0.04);  // waited behind the held pass
+  EXPECT_GE(t1.inference_s, 0.04);  // the held pass itself
+  EXPECT_EQ(got, (std::vector<std::string>{"b"}));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(asked, (std::vector<bool>{false, true}));
+}
+
 TEST(Batcher, PassesHoldAtMostMaxTextsButALargerRequestGoesAlone) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 3);
+  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 3);
   std::thread ta([&] { b.classify({"a"}); });
   model.wait_first_pass();
   std::thread tb([&] { b.classify({"b1", "b2"}); });
@@ -118,7 +160,7 @@ TEST(Batcher, PassesHoldAtMostMaxTextsButALargerRequestGoesAlone) {
 
 TEST(Batcher, AnErrorReachesEveryRequestOfItsPassAndTheNextPassRuns) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8);
+  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8);
   std::thread ta([&] { b.classify({"a"}); });
   model.wait_first_pass();
   std::string err_b, err_c;
@@ -139,7 +181,7 @@ TEST(Batcher, AnErrorReachesEveryRequestOfItsPassAndTheNextPassRuns) {
 
 TEST(Batcher, WithTwoWorkersASecondPassRunsBesideAHeldOne) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8, 2);
+  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8, 2);
   std::thread ta([&] { b.classify({"a"}); });
   model.wait_first_pass();  // held on one worker
   std::atomic<bool> b_done{false};
@@ -161,7 +203,7 @@ TEST(Batcher, ShutdownFinishesQueuedRequests) {
   std::vector<std::string> got_b;
   std::thread ta, tb, releaser;
   {
-    Batcher b([&](const std::vector<std::string>& t) { return model.run(t); }, 8);
+    Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8);
     ta = std::thread([&] { b.classify({"a"}); });
     model.wait_first_pass();
     tb = std::thread([&] { got_b = labels(b.classify({"b"})); });
