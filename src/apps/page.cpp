@@ -20,8 +20,8 @@ const std::string& page_html() {
   .bars { margin: 1rem 0 2rem; }
   .row { display: flex; align-items: center; margin: .25rem 0; }
   .row .name { width: 6rem; }
-  .row .track { flex: 1; background: #eee; height: 1.1rem; border-radius: 3px; overflow: hidden; }
-  .row .bar { height: 100%; width: 0; background: #4a78c2; transition: width .15s; }
+  .row .track { display: block; flex: 1; background: #eee; height: 1.1rem; border-radius: 3px; overflow: hidden; }
+  .row .bar { display: block; height: 100%; width: 0; background: #4a78c2; transition: width .15s; }
   .row.top .bar { background: #d9822b; }
   .row .value { width: 4.5rem; text-align: right; font-variant-numeric: tabular-nums; }
   table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
