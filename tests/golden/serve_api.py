@@ -389,4 +389,36 @@ check(code == 0 and len(answers) > 16 and all(a in (200, 503) for a in answers) 
 rest = srv.stderr.read().decode()
 check("stopped" in rest, f"stopped: {rest[-200:]}")
 
+# While it drains, /health answers 503 on a connection opened before the signal, and a request in
+# flight (a slow pass: the built-in model, 32 texts of 512 tokens, one thread) is still answered.
+srv = subprocess.Popen([EMOT5, "serve", "--port", "0", "--threads", "1", "--passes", "1", "--no-generate",
+                        "--max-client-batch-size", "32"], stderr=subprocess.PIPE, env=env)
+m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", srv.stderr.readline().decode())
+port = int(m.group(1)) if m else 0
+health_conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+health_conn.request("GET", "/health")
+r0 = health_conn.getresponse()
+first = r0.status
+r0.read()
+slow_answer = []
+
+
+def slow_request():
+    s, got, _ = call(port, "POST", "/predict", {"inputs": ["i feel happy " * 170] * 32}, timeout=120)
+    slow_answer.append((s, len(got) if isinstance(got, list) else got))
+
+
+t = threading.Thread(target=slow_request)
+t.start()
+time.sleep(0.3)
+srv.send_signal(signal.SIGTERM)
+time.sleep(0.1)
+health_conn.request("GET", "/health")
+r = health_conn.getresponse()
+draining = (r.status, json.loads(r.read()).get("error", ""))
+t.join()
+code = srv.wait(timeout=60)
+check(first == 200 and draining[0] == 503 and "draining" in draining[1], f"/health while draining: {first} {draining}")
+check(slow_answer == [(200, 32)] and code == 0, f"the request in flight is answered, then exit 0: {slow_answer} {code}")
+
 finish()
