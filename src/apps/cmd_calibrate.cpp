@@ -75,9 +75,9 @@ void add_calibrate(CLI::App& app, Runner* run) {
   };
   auto o = std::make_shared<Opts>();
   o->m.add_to(cmd);
-  cmd->add_option("--data", o->data, "Labeled data (.jsonl or .csv) to fit the temperature on")->required();
+  cmd->add_option("--data,--input,-i", o->data, "Labeled data (.jsonl or .csv) to fit the temperature on")->required();
   cmd->add_option("--out", o->out, "Directory for the calibrated model (new, or empty)")->required();
-  cmd->add_option("--text-field", o->ds.text_field, "Field (or CSV column) holding the text")->capture_default_str();
+  cmd->add_option("--text-field,--text-column", o->ds.text_field, "Field (or CSV column) holding the text")->capture_default_str();
   cmd->add_option("--label-field", o->ds.label_field, "Field (or CSV column) holding the label")->capture_default_str();
   cmd->add_flag("--skip-bad-rows", o->ds.skip_bad_rows, "Skip and count bad rows instead of stopping");
   cmd->add_flag("--json", o->json, "Print the result as JSON");

@@ -18,17 +18,17 @@ void add_trends(CLI::App& app, Runner* run) {
     ModelOptions m;
     InputSpec in;
     std::string period = "day", format = "text", plot;
-    bool skip_bad_rows = false, keep_gaps = false;
+    bool skip_bad_rows = false, skip_empty_periods = false;
     std::string epoch_unit = "s";
   };
   auto o = std::make_shared<Opts>();
   o->in.extra_field = "date";
   o->m.add_to(cmd);
-  cmd->add_option("--input,-i", o->in.file, "A .jsonl or .csv file of texts with timestamps; - for stdin")->required();
+  cmd->add_option("--input,-i,--data", o->in.file, "A .jsonl or .csv file of texts with timestamps; - for stdin")->required();
   cmd->add_option("--input-format", o->in.format, "auto (by extension), jsonl or csv; e.g. for stdin")
       ->capture_default_str()->check(CLI::IsMember({"auto", "jsonl", "csv"}));
-  cmd->add_option("--text-field", o->in.text_field, "JSONL field holding the text")->capture_default_str();
-  cmd->add_option("--text-column", o->in.text_column, "CSV column (header name) holding the text")->capture_default_str();
+  cmd->add_option("--text-field,--text-column", o->in.text_field, "JSONL field or CSV column holding the text")
+      ->capture_default_str();
   cmd->add_option("--time-field", o->in.extra_field,
                   "JSONL field or CSV column holding the timestamp: ISO 8601 (2024-03-05, 2024-03-05T14:30:00Z, 20240305, "
                   "an offset such as +02:00) or Unix seconds; periods are UTC")
@@ -38,8 +38,9 @@ void add_trends(CLI::App& app, Runner* run) {
   cmd->add_option("--plot", o->plot, "Write the shares over time as an SVG line chart")->check(svg_file());
   cmd->add_option("--epoch-unit", o->epoch_unit, "Unit of numeric (Unix) timestamps: s, ms, us or ns")
       ->capture_default_str()->check(CLI::IsMember({"s", "ms", "us", "ns"}));
-  cmd->add_flag("--keep-gaps", o->keep_gaps, "List only the periods that hold texts (default: every period from the first to the last)");
-  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip and count rows whose timestamp cannot be read");
+  cmd->add_flag("--skip-empty-periods", o->skip_empty_periods,
+                "List only the periods that hold texts (default: every period from the first to the last)");
+  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip and count rows that cannot be read or whose timestamp cannot");
   cmd->callback([o, run] {
     *run = [o]() -> int {
       const Period period = parse_period(o->period);
@@ -48,6 +49,7 @@ void add_trends(CLI::App& app, Runner* run) {
       if (o->format != "text" && o->format != "csv" && o->format != "jsonl")
         throw std::invalid_argument("--format must be text, csv or jsonl, not '" + o->format + "'");
       o->m.clf.generate = false;  // only the labels' probabilities are needed
+      o->in.skip_bad_rows = o->skip_bad_rows;
       const Classifier clf = Classifier::load(o->m.resolve(), o->m.clf);
       auto reader = open_reader(o->in);
       TrendTable table(clf.labels());
@@ -77,8 +79,10 @@ void add_trends(CLI::App& app, Runner* run) {
       }
       progress.finish();
       if (bad > 0) std::cerr << "emot5: skipped " << bad << " row(s) with an unreadable timestamp; first: " << first_bad << "\n";
+      if (reader->bad_rows() > 0)
+        std::cerr << "emot5: skipped " << reader->bad_rows() << " bad row(s); first: " << reader->first_bad_row() << "\n";
       if (table.total() == 0) throw Error(reader->name() + ": no rows to count");
-      if (!o->keep_gaps && !table.fill_gaps(period))
+      if (!o->skip_empty_periods && !table.fill_gaps(period))
         std::cerr << "emot5: the rows span more than " << TrendTable::kMaxFilledPeriods << " " << o->period
                   << "s; periods without texts are left out\n";
       std::cout << (o->format == "csv" ? table.csv() : o->format == "jsonl" ? table.jsonl() : table.table());

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "apps/output.h"
+#include "io/json_util.h"
 #include "io/utf8.h"
 
 namespace emot5::app {
@@ -26,7 +27,9 @@ Json parse_object(std::string_view body) {
     throw ApiError(422, "tokenizer", "the body is not valid UTF-8 (at byte " + std::to_string(at) + ")");
   Json j;
   try {
-    j = Json::parse(body);
+    j = parse_json_bounded(body);
+  } catch (const JsonTooDeep& e) {
+    throw ApiError(422, "validation", e.what());
   } catch (const Json::parse_error& e) {
     const std::string what = e.what();
     if (what.find("surrogate") != std::string::npos || what.find("UTF") != std::string::npos)

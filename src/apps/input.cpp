@@ -25,7 +25,14 @@ std::string lower_ext(const std::string& path) {
 void check_utf8(const std::string& s, const std::string& name, size_t line) {
   const size_t bad = find_invalid_utf8(s);
   if (bad != std::string::npos)
-    throw Error(name + ":" + std::to_string(line) + ": text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+    throw BadRow(name + ":" + std::to_string(line) + ": text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+}
+
+// The header's names, for an error that says which columns there are.
+std::string columns_of(const std::vector<std::string>& header) {
+  std::string out;
+  for (const auto& h : header) out += (out.empty() ? "" : ", ") + ("'" + h + "'");
+  return "(the header has " + out + ")";
 }
 
 size_t count_lines(const std::string& path) {
@@ -75,6 +82,7 @@ class LineSource {
       return false;
     }
     *line = ++line_;
+    if (line_ == 1 && s->compare(0, 3, "\xEF\xBB\xBF") == 0) s->erase(0, 3);  // a byte-order mark
     if (!s->empty() && s->back() == '\r') s->pop_back();
     return true;
   }
@@ -92,54 +100,81 @@ class LineSource {
 
 class TxtReader : public TextReader {
  public:
-  explicit TxtReader(const std::string& path) : src_(path) {}
+  TxtReader(const std::string& path, bool skip) : src_(path), skip_(skip) {}
   bool next(InputRow* row) override {
-    if (!src_.getline(&row->text, &row->line)) return false;
-    check_utf8(row->text, src_.name(), row->line);
-    return true;
+    for (;;) {
+      if (!src_.getline(&row->text, &row->line)) return false;
+      try {
+        check_utf8(row->text, src_.name(), row->line);
+        return true;
+      } catch (const BadRow& e) {
+        if (!skip_) throw;
+        if (bad_rows_++ == 0) first_bad_ = e.what();
+      }
+    }
   }
   const std::string& name() const override { return src_.name(); }
   size_t size_hint() const override { return src_.hint(); }
 
  private:
   LineSource src_;
+  bool skip_ = false;
 };
 
 class JsonlReader : public TextReader {
  public:
-  JsonlReader(const std::string& path, std::string field, std::string extra, std::vector<std::string> keep)
-      : src_(path), field_(std::move(field)), extra_(std::move(extra)), keep_(std::move(keep)) {}
+  JsonlReader(const std::string& path, std::string field, std::string extra, std::vector<std::string> keep, bool skip)
+      : src_(path), field_(std::move(field)), extra_(std::move(extra)), keep_(std::move(keep)), skip_(skip) {}
   bool next(InputRow* row) override {
-    std::string s;
-    size_t line;
-    do {
-      if (!src_.getline(&s, &line)) return false;
-    } while (s.find_first_not_of(" \t") == std::string::npos);  // blank lines are not rows
+    for (;;) {
+      std::string s;
+      size_t line;
+      do {
+        if (!src_.getline(&s, &line)) return false;
+      } while (s.find_first_not_of(" \t") == std::string::npos);  // blank lines are not rows
+      try {
+        read_row(s, line, row);
+        return true;
+      } catch (const BadRow& e) {
+        if (!skip_) throw;
+        if (bad_rows_++ == 0) first_bad_ = e.what();
+      }
+    }
+  }
+
+ private:
+  void read_row(const std::string& s, size_t line, InputRow* row) {
     const std::string where = src_.name() + ":" + std::to_string(line);
     check_utf8(s, src_.name(), line);
-    const nlohmann::json j = parse_json_object(s, where);
+    nlohmann::json j;
+    try {
+      j = parse_json_object(s, where);
+    } catch (const Error& e) {
+      throw BadRow(e.what());
+    }
     auto it = j.find(field_);
-    if (it == j.end()) throw Error(where + ": missing field '" + field_ + "'");
-    if (!it->is_string()) throw Error(where + ": field '" + field_ + "' is not a string");
+    if (it == j.end()) throw BadRow(where + ": missing field '" + field_ + "'");
+    if (!it->is_string()) throw BadRow(where + ": field '" + field_ + "' is not a string");
     row->text = it->get<std::string>();
     row->line = line;
     if (!extra_.empty()) {
       const auto e = j.find(extra_);
-      if (e == j.end()) throw Error(where + ": missing field '" + extra_ + "'");
+      if (e == j.end()) throw BadRow(where + ": missing field '" + extra_ + "'");
       if (e->is_string())
         row->extra = e->get<std::string>();
       else if (e->is_number())
         row->extra = e->dump();
       else
-        throw Error(where + ": field '" + extra_ + "' is neither a string nor a number");
+        throw BadRow(where + ": field '" + extra_ + "' is neither a string nor a number");
     }
     row->kept.clear();
     for (const auto& k : keep_) {
       const auto v = j.find(k);
       row->kept.push_back(v == j.end() ? nlohmann::json(nullptr) : *v);
     }
-    return true;
   }
+
+ public:
   const std::string& name() const override { return src_.name(); }
   size_t size_hint() const override { return src_.hint(); }
 
@@ -147,13 +182,14 @@ class JsonlReader : public TextReader {
   LineSource src_;
   std::string field_, extra_;
   std::vector<std::string> keep_;
+  bool skip_ = false;
 };
 
 class CsvReader : public TextReader {
  public:
   CsvReader(const std::string& path, const std::string& column, const std::string& extra,
-            const std::vector<std::string>& keep)
-      : src_(path) {
+            const std::vector<std::string>& keep, bool skip)
+      : src_(path), skip_(skip) {
     std::vector<std::string> header;
     size_t line = 0;
     if (!read_csv_record(src_.stream(), &header, &line, src_.name()))
@@ -161,40 +197,60 @@ class CsvReader : public TextReader {
     line_ = line;
     for (size_t i = 0; i < header.size(); ++i)
       if (header[i] == column) col_ = i;
-    if (col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + column + "' in the header");
+    if (col_ == SIZE_MAX)
+      throw Error(src_.name() + ":1: no column named '" + column + "' for the text " + columns_of(header) +
+                  "; name it with --text-field");
     if (!extra.empty()) {
       for (size_t i = 0; i < header.size(); ++i)
         if (header[i] == extra) extra_col_ = i;
-      if (extra_col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + extra + "' in the header");
+      if (extra_col_ == SIZE_MAX) throw Error(src_.name() + ":1: no column named '" + extra + "' " + columns_of(header));
     }
     for (const auto& k : keep) {
       const auto at = std::find(header.begin(), header.end(), k);
-      if (at == header.end()) throw Error(src_.name() + ":1: no column named '" + k + "' in the header (--keep)");
+      if (at == header.end()) throw Error(src_.name() + ":1: no column named '" + k + "' (--keep) " + columns_of(header));
       keep_cols_.push_back(static_cast<size_t>(at - header.begin()));
     }
     ncols_ = header.size();
   }
   bool next(InputRow* row) override {
-    std::vector<std::string> f;
-    size_t start;
-    do {
-      start = line_ + 1;
-      if (!read_csv_record(src_.stream(), &f, &line_, src_.name())) return false;
-    } while (f.size() == 1 && f[0].empty());  // blank line
+    for (;;) {
+      std::vector<std::string> f;
+      size_t start;
+      do {
+        start = line_ + 1;
+        try {
+          if (!read_csv_record(src_.stream(), &f, &line_, src_.name())) return false;
+        } catch (const Error& e) {  // an unterminated quote swallows the rest of the file
+          if (!skip_) throw BadRow(e.what());
+          if (bad_rows_++ == 0) first_bad_ = e.what();
+          return false;
+        }
+      } while (f.size() == 1 && f[0].empty());  // blank line
+      try {
+        read_row(f, start, row);
+        return true;
+      } catch (const BadRow& e) {
+        if (!skip_) throw;
+        if (bad_rows_++ == 0) first_bad_ = e.what();
+      }
+    }
+  }
+
+ private:
+  void read_row(std::vector<std::string>& f, size_t start, InputRow* row) {
     const std::string where = src_.name() + ":" + std::to_string(start);
     if (f.size() != ncols_)
-      throw Error(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(ncols_));
+      throw BadRow(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(ncols_));
+    check_utf8(f[col_], src_.name(), start);
+    for (size_t c : keep_cols_) check_utf8(f[c], src_.name(), start);
     if (extra_col_ != SIZE_MAX) row->extra = f[extra_col_];  // a copy: it may be the text column
     row->kept.clear();
-    for (size_t c : keep_cols_) {
-      check_utf8(f[c], src_.name(), start);
-      row->kept.emplace_back(f[c]);
-    }
+    for (size_t c : keep_cols_) row->kept.emplace_back(f[c]);
     row->text = std::move(f[col_]);
     row->line = start;
-    check_utf8(row->text, src_.name(), start);
-    return true;
   }
+
+ public:
   const std::string& name() const override { return src_.name(); }
   size_t size_hint() const override { return src_.hint() > 0 ? src_.hint() - 1 : 0; }
 
@@ -202,6 +258,7 @@ class CsvReader : public TextReader {
   LineSource src_;
   size_t col_ = SIZE_MAX, extra_col_ = SIZE_MAX, ncols_ = 0, line_ = 0;
   std::vector<size_t> keep_cols_;
+  bool skip_ = false;
 };
 
 }  // namespace
@@ -228,9 +285,11 @@ std::unique_ptr<TextReader> open_reader(const InputSpec& spec) {
   if (!fields && !spec.extra_field.empty())
     throw std::invalid_argument("field '" + spec.extra_field + "' needs .jsonl or .csv input, not " + path +
                                 " (see --input-format)");
-  if (kind == "jsonl") return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field, spec.keep_fields);
-  if (kind == "csv") return std::make_unique<CsvReader>(path, spec.text_column, spec.extra_field, spec.keep_fields);
-  return std::make_unique<TxtReader>(path);
+  if (kind == "jsonl")
+    return std::make_unique<JsonlReader>(path, spec.text_field, spec.extra_field, spec.keep_fields, spec.skip_bad_rows);
+  if (kind == "csv")
+    return std::make_unique<CsvReader>(path, spec.text_field, spec.extra_field, spec.keep_fields, spec.skip_bad_rows);
+  return std::make_unique<TxtReader>(path, spec.skip_bad_rows);
 }
 
 bool read_rows(TextReader& reader, size_t n, std::vector<InputRow>* rows) {

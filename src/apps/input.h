@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "io/error.h"
+
 namespace emot5::app {
 
 struct InputSpec {
@@ -16,13 +18,15 @@ struct InputSpec {
   // "txt", "jsonl" or "csv"; "auto": by the file's extension (.jsonl/.ndjson, .csv, else lines),
   // and lines for stdin.
   std::string format = "auto";
-  std::string text_field = "text";   // jsonl
-  std::string text_column = "text";  // csv (a header name)
+  std::string text_field = "text";  // the jsonl field or csv column (a header name) of the text
   // A second field read with each text (jsonl field or csv column; a JSON number is read as its
   // text), e.g. a timestamp; empty: none. Only for .jsonl and .csv files.
   std::string extra_field;
   // Fields (jsonl) or columns (csv) carried through to the output with each text, such as an id.
   std::vector<std::string> keep_fields;
+  // A row that cannot be read (not UTF-8, malformed JSON or CSV, a missing field) is skipped and
+  // counted instead of stopping the run. Files that cannot be opened still stop it.
+  bool skip_bad_rows = false;
 };
 
 struct InputRow {
@@ -42,6 +46,18 @@ class TextReader {
   virtual const std::string& name() const = 0;
   // Rows expected, when cheap to know (for the progress bar); 0 when unknown.
   virtual size_t size_hint() const { return 0; }
+  // With InputSpec::skip_bad_rows: the rows skipped so far, and the first one's error.
+  size_t bad_rows() const { return bad_rows_; }
+  const std::string& first_bad_row() const { return first_bad_; }
+
+ protected:
+  size_t bad_rows_ = 0;
+  std::string first_bad_;
+};
+
+// A row that cannot be read: skipped with --skip-bad-rows, else it stops the run.
+struct BadRow : Error {
+  using Error::Error;
 };
 
 std::unique_ptr<TextReader> open_reader(const InputSpec& spec);

@@ -36,6 +36,21 @@ CLI::Validator svg_file() {
       "FILE.svg");
 }
 
+std::string text_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<std::string>& labels, bool generated) {
   nlohmann::ordered_json j;
   j["label"] = p.label;
@@ -48,7 +63,7 @@ nlohmann::ordered_json prediction_json(const Prediction& p, const std::vector<st
 }
 
 PredictionWriter::PredictionWriter(std::ostream& out, Format format, std::vector<std::string> labels,
-                                   bool generated, std::vector<std::string> kept)
+                                   bool generated, std::vector<std::string> kept, bool header)
     : out_(out), format_(format), labels_(std::move(labels)), generated_(generated), kept_(std::move(kept)) {
   if (!kept_.empty() && format_ == Format::Text) throw std::invalid_argument("--keep needs --format jsonl or csv");
   std::vector<std::string> own = {"text", "label", "scores", "generated", "truncated"};
@@ -56,11 +71,12 @@ PredictionWriter::PredictionWriter(std::ostream& out, Format format, std::vector
     for (const auto& l : labels_) own.push_back("p_" + l);
   for (size_t i = 0; i < kept_.size(); ++i) {
     if (std::find(own.begin(), own.end(), kept_[i]) != own.end())
-      throw std::invalid_argument("--keep '" + kept_[i] + "' clashes with the output's own field of that name");
+      throw std::invalid_argument("--keep '" + kept_[i] + "' clashes with the output's own field of that name; carry it "
+                                  "under another name with --keep " + kept_[i] + "=NAME");
     if (std::find(kept_.begin(), kept_.begin() + static_cast<ptrdiff_t>(i), kept_[i]) != kept_.begin() + static_cast<ptrdiff_t>(i))
       throw std::invalid_argument("--keep names '" + kept_[i] + "' twice");
   }
-  if (format_ == Format::Csv) {
+  if (format_ == Format::Csv && header) {
     for (const auto& k : kept_) out_ << csv_escape(k) << ',';
     out_ << "text,label";
     for (const auto& l : labels_) out_ << ',' << csv_escape("p_" + l);
@@ -77,7 +93,7 @@ void PredictionWriter::write(const std::string& text, const Prediction& p, const
   switch (format_) {
     case Format::Text:
       std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(p.probabilities[static_cast<size_t>(p.label_index)]));
-      out_ << p.label << '\t' << buf << '\t' << text << '\n';
+      out_ << p.label << '\t' << buf << '\t' << text_escape(text) << '\n';
       break;
     case Format::Jsonl: {
       nlohmann::ordered_json j;

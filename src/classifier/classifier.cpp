@@ -73,6 +73,9 @@ void Classifier::Impl::finish(Prediction& p, const std::vector<double>& log_prob
   const size_t n = log_probs.size();
   p.probabilities.resize(n);
   const double mx = *std::max_element(log_probs.begin(), log_probs.end());
+  for (double v : log_probs)
+    if (!std::isfinite(v))
+      throw Error(dir + ": the model's label scores are not finite (NaN or infinity): its weights overflow on this text");
   double sum = 0;
   for (size_t i = 0; i < n; ++i) sum += std::exp(log_probs[i] - mx);
   for (size_t i = 0; i < n; ++i) p.probabilities[i] = static_cast<float>(std::exp(log_probs[i] - mx) / sum);
@@ -166,6 +169,10 @@ Classifier Classifier::load(const std::string& model_dir, const ClassifierOption
   if (options.max_input_tokens < 1) throw std::invalid_argument("max_input_tokens must be at least 1");
   if (options.batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
   if (options.max_new_tokens < 1) throw std::invalid_argument("max_new_tokens must be at least 1");
+  if (options.threads < 0 || options.threads > kernels::max_threads())
+    throw std::invalid_argument("threads " + std::to_string(options.threads) + ": must be 0 (every core) to " +
+                                std::to_string(kernels::max_threads()) + " (4 × the " +
+                                std::to_string(kernels::available_cores()) + " cores, at most 1024)");
   kernels::set_num_threads(options.threads);
   auto impl = std::make_unique<Impl>();
   impl->dir = model_dir;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "io/error.h"
+#include "io/json_util.h"
 
 namespace emot5 {
 
@@ -174,7 +175,12 @@ std::string training_curves_svg(const std::string& metrics_path, const std::stri
   for (const auto& [key, name] : score_fields) scores.series.push_back({name, {}});
   std::string line;
   while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line, nullptr, false);
+    nlohmann::json j;
+    try {
+      j = parse_json_bounded(line);
+    } catch (const std::exception&) {
+      continue;  // not a line of the log
+    }
     if (!j.is_object() || !j.contains("step") || !j["step"].is_number()) continue;  // not an evaluation
     if (j.contains("average_of_epochs")) {  // the weight average at the end: a note, not a point
       char note[160];

@@ -6,6 +6,7 @@
 
 #include "io/csv.h"
 #include "io/error.h"
+#include "io/json_util.h"
 #include "io/utf8.h"
 
 namespace emot5 {
@@ -61,8 +62,12 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
       if (header[i] == opt.text_field) tc = i;
       if (header[i] == opt.label_field) lc = i;
     }
-    if (tc == SIZE_MAX || lc == SIZE_MAX)
-      throw Error(path + ":1: the header needs columns '" + opt.text_field + "' and '" + opt.label_field + "'");
+    if (tc == SIZE_MAX || lc == SIZE_MAX) {
+      std::string names;
+      for (const auto& h : header) names += (names.empty() ? "'" : ", '") + h + "'";
+      throw Error(path + ":1: the header needs columns '" + opt.text_field + "' and '" + opt.label_field +
+                  "' (it has " + names + "); name them with --text-field and --label-field");
+    }
     while (true) {
       const size_t start = line + 1;
       try {
@@ -100,9 +105,12 @@ Dataset load_dataset(const std::string& path, const std::vector<std::string>& la
       }
       nlohmann::json j;
       try {
-        j = nlohmann::json::parse(s);
+        j = parse_json_bounded(s);
       } catch (const nlohmann::json::exception&) {
         bad(line, "invalid JSON");
+        continue;
+      } catch (const JsonTooDeep& e) {
+        bad(line, e.what());
         continue;
       }
       if (!j.is_object()) { bad(line, "not a JSON object"); continue; }

@@ -1,6 +1,9 @@
 // config.json parsing with HF's defaults and derivations.
 #include "io/config.h"
 
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -104,7 +107,22 @@ T5Config parse_t5_config(const std::string& text, const std::string& origin) {
   positive(c.relative_attention_max_distance, "relative_attention_max_distance");
   if (c.num_layers < 1 || c.num_decoder_layers < 1)
     throw Error(origin + ": num_layers and num_decoder_layers must be at least 1");
-  if (!(c.layer_norm_epsilon > 0)) throw Error(origin + ": field 'layer_norm_epsilon' must be positive");
+  if (!(std::isfinite(c.layer_norm_epsilon) && c.layer_norm_epsilon > 0 && c.layer_norm_epsilon < 1))
+    throw Error(origin + ": field 'layer_norm_epsilon' must be a positive number below 1 (T5 uses 1e-6), got " +
+                j["layer_norm_epsilon"].dump());
+  if (!(c.dropout_rate >= 0 && c.dropout_rate < 1))
+    throw Error(origin + ": field 'dropout_rate' must be in [0, 1), got " + std::to_string(c.dropout_rate));
+  // Shapes in 64 bits: every weight matrix must hold fewer than 2^31 values, as the engine indexes them.
+  auto fits = [&](int64_t rows, int64_t cols, const std::string& what) {
+    if (rows * cols > INT32_MAX)
+      throw Error(origin + ": " + what + " = " + std::to_string(rows) + " × " + std::to_string(cols) + " = " +
+                  std::to_string(rows * cols) + " values, more than the 2147483647 a weight may hold");
+  };
+  const int64_t inner = static_cast<int64_t>(c.num_heads) * c.d_kv;
+  fits(c.num_heads, c.d_kv, "num_heads × d_kv");
+  fits(inner, c.d_model, "(num_heads × d_kv) × d_model");
+  fits(c.d_ff, c.d_model, "d_ff × d_model");
+  fits(c.vocab_size, c.d_model, "vocab_size × d_model");
   for (int id : {c.decoder_start_token_id, c.eos_token_id, c.pad_token_id})
     if (id >= c.vocab_size) throw Error(origin + ": a special token id is outside vocab_size");
   return c;

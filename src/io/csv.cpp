@@ -10,6 +10,15 @@ bool read_csv_record(std::istream& in, std::vector<std::string>* fields, size_t*
   std::string field;
   bool quoted = false, any = false, was_quoted = false;
   const size_t start = *line + 1;
+  if (*line == 0) {  // a UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first name
+    static const char kBom[] = "\xEF\xBB\xBF";
+    size_t k = 0;
+    while (k < 3 && in.peek() == static_cast<unsigned char>(kBom[k])) {
+      in.get();
+      ++k;
+    }
+    if (k > 0 && k < 3) field.assign(kBom, k);  // not a mark after all: keep its bytes
+  }
   int c;
   while ((c = in.get()) != EOF) {
     any = true;

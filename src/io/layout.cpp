@@ -4,7 +4,7 @@
 namespace emot5 {
 
 std::vector<ParamSpec> t5_parameter_specs(const T5Config& c) {
-  const int64_t D = c.d_model, I = c.inner_dim(), F = c.d_ff, V = c.vocab_size;
+  const int64_t D = c.d_model, I = static_cast<int64_t>(c.num_heads) * c.d_kv, F = c.d_ff, V = c.vocab_size;
   std::vector<ParamSpec> out;
   out.push_back({"shared.weight", {V, D}});
   auto ff = [&](const std::string& p) {

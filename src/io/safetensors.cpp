@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
+#include "io/json_util.h"
 #include "io/file_util.h"
 
 namespace emot5 {
@@ -75,9 +76,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const char* hdr = reinterpret_cast<const char*>(file_->data() + 8);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(hdr, hdr + n);
+    j = parse_json_bounded(std::string_view(hdr, n));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed safetensors header JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw Error(path + ": safetensors header: " + e.what());
   }
   if (!j.is_object()) throw Error(path + ": safetensors header is not a JSON object");
 

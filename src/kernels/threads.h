@@ -6,4 +6,7 @@ void set_num_threads(int n);  // n <= 0: all cores
 int threads_for(int n);       // the threads set_num_threads(n) uses: n, or all cores for n <= 0
 int num_threads();
 int available_cores();  // the processors this process may run on (0 threads means these)
+// The most threads a caller may ask for: 4 × available_cores(), at most 1024. More would only
+// oversubscribe the cores, and OpenMP's runtime fails (without an error) on very large teams.
+int max_threads();
 }  // namespace emot5::kernels

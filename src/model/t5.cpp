@@ -51,13 +51,23 @@ const float* T5Model::take(const std::string& name, std::vector<int64_t> shape) 
     throw Error(source_->origin(name) + ": tensor '" + name + "' has shape " + shape_str(t->shape) +
                 ", expected " + shape_str(shape) + " from config.json");
   weight_bytes_ += static_cast<size_t>(t->numel()) * sizeof(float);
-  if (t->dtype == DType::F32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0)
-    return reinterpret_cast<const float*>(t->data);  // zero-copy from the memory map
-  if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
-    throw Error(source_->origin(name) + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
-                ", expected F32, F16 or BF16");
-  owned_.push_back(to_f32(*t));
-  return owned_.back().data();
+  const float* w = nullptr;
+  if (t->dtype == DType::F32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0) {
+    w = reinterpret_cast<const float*>(t->data);  // zero-copy from the memory map
+  } else {
+    if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
+      throw Error(source_->origin(name) + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
+                  ", expected F32, F16 or BF16");
+    owned_.push_back(to_f32(*t));
+    w = owned_.back().data();
+  }
+  // A NaN or infinite weight would make every answer null: refuse the file instead.
+  const auto n = static_cast<size_t>(t->numel());
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(w[i]))
+      throw Error(source_->origin(name) + ": tensor '" + name + "' holds " + (std::isnan(w[i]) ? "NaN" : "an infinity") +
+                  " at element " + std::to_string(i) + "; the checkpoint is damaged");
+  return w;
 }
 
 // Gives back the memory of weights that were copied elsewhere: a widened copy is freed; pages of
@@ -240,8 +250,9 @@ DecoderState T5Model::start_decoder(const EncoderOutput& enc, int max_steps) con
       linear(a.k, enc.hidden.data(), T, st.cross_k[l].data());
       linear(a.v, enc.hidden.data(), T, st.cross_v[l].data());
     }
-    st.self_k[l].assign(static_cast<size_t>(B) * max_steps * I, 0.0f);
-    st.self_v[l].assign(static_cast<size_t>(B) * max_steps * I, 0.0f);
+    // Room for a few steps; decoder_self_attention grows it as steps are taken.
+    st.self_k[l].reserve(static_cast<size_t>(B) * std::min(max_steps, 16) * I);
+    st.self_v[l].reserve(static_cast<size_t>(B) * std::min(max_steps, 16) * I);
   }
   return st;
 }

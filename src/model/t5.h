@@ -87,7 +87,7 @@ struct DecoderState {
   std::vector<int> enc_offsets;                 // (B + 1)
   std::vector<std::vector<float>> cross_k, cross_v;  // per layer (T, I); empty for a single step
   const float* enc_hidden = nullptr;  // single step: keys/values are made layer by layer from it
-  std::vector<std::vector<float>> self_k, self_v;    // per layer (B, max_steps, I)
+  std::vector<std::vector<float>> self_k, self_v;    // per layer (steps so far, B, I)
   std::vector<float> hidden;  // (B, D): the last step's output, normed (and scaled)
 };
 

@@ -85,16 +85,21 @@ void attend_one(const float* q, const float* K, const float* Vv, int n, int I, i
 void decoder_self_attention(const T5Attention& a, const float* bias_table, const T5Config& c,
                             const float* n, DecoderState& st, size_t layer, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
-  const int t = st.step, S = st.max_steps;
+  const int t = st.step;
   float* qkv = scratch(Scratch::Qkv, static_cast<size_t>(B) * 3 * I);
   float* ctx = scratch(Scratch::Context, static_cast<size_t>(B) * I);
   linear(a.qkv, n, B, qkv);
+  // The cache is (steps, B, I) and grows by one step here, so that a generation budget far
+  // beyond what the texts use costs nothing up front.
   auto& K = st.self_k[layer];
   auto& Vc = st.self_v[layer];
+  const size_t step_rows = static_cast<size_t>(B) * I;
+  K.resize((static_cast<size_t>(t) + 1) * step_rows);
+  Vc.resize((static_cast<size_t>(t) + 1) * step_rows);
   for (int b = 0; b < B; ++b) {
     const float* row = &qkv[static_cast<size_t>(b) * 3 * I];
-    std::copy_n(row + I, I, &K[(static_cast<size_t>(b) * S + t) * I]);
-    std::copy_n(row + 2 * I, I, &Vc[(static_cast<size_t>(b) * S + t) * I]);
+    std::copy_n(row + I, I, &K[static_cast<size_t>(t) * step_rows + static_cast<size_t>(b) * I]);
+    std::copy_n(row + 2 * I, I, &Vc[static_cast<size_t>(t) * step_rows + static_cast<size_t>(b) * I]);
   }
   // Causal bias for this query position: bias[h][j] = table[bucket(j - t), h], j = 0..t.
   float* bias = scratch(Scratch::Bias, static_cast<size_t>(H) * (t + 1));
@@ -109,8 +114,8 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * H; ++bh) {
       const int b = bh / H, h = bh % H;
-      const size_t cache = static_cast<size_t>(b) * S * I + static_cast<size_t>(h) * dk;
-      attend_one(&qkv[static_cast<size_t>(b) * 3 * I + h * dk], &K[cache], &Vc[cache], t + 1, I, dk,
+      const size_t cache = static_cast<size_t>(b) * I + static_cast<size_t>(h) * dk;
+      attend_one(&qkv[static_cast<size_t>(b) * 3 * I + h * dk], &K[cache], &Vc[cache], t + 1, B * I, dk,
                  &bias[static_cast<size_t>(h) * (t + 1)], s, &ctx[static_cast<size_t>(b) * I + h * dk]);
     }
   }

@@ -4,6 +4,8 @@
 // trailing whitespace, which the fast tokenizer keeps as a final "▁".
 #include "text/tokenizer.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include <dlfcn.h>
@@ -89,6 +91,7 @@ struct Tokenizer::Impl {
   std::vector<int> one_word;   // ids of "aa": nothing between
   int space_id = 3;
   int pieces = 0;
+  size_t longest_piece = 16;  // in characters, "▁" left out; special tokens included
   ~Impl() {
     if (model) api->free(model);
   }
@@ -111,6 +114,41 @@ Tokenizer::Tokenizer(const std::string& path, int extra_ids, TokenizerMode mode)
   impl_->one_word = impl_->ids("aa");
   impl_->space_id = impl_->api->piece_to_id(impl_->model, kSpace, std::strlen(kSpace));
   impl_->pieces = impl_->api->piece_size(impl_->model);
+  size_t longest = std::strlen("<extra_id_99>");
+  for (int id = 0; id < impl_->pieces; ++id) {
+    std::string piece;
+    impl_->api->id_to_piece(impl_->model, id, on_text, &piece);
+    size_t chars = 0;
+    for (unsigned char c : piece) chars += (c & 0xc0) != 0x80;
+    if (piece.rfind(kSpace, 0) == 0) --chars;
+    longest = std::max(longest, chars);
+  }
+  impl_->longest_piece = longest;
+}
+
+std::string_view Tokenizer::reading_of(std::string_view text, int max_length) const {
+  if (max_length <= 0 || text.size() <= kAlwaysReadBytes) return text;
+  const size_t need = static_cast<size_t>(max_length) + 1, P = impl_->longest_piece;
+  const size_t bound = std::max<size_t>(kAlwaysReadBytes, kReadBytesPerToken * static_cast<size_t>(max_length));
+  size_t pieces = 0, printable = 0, last_space = std::string_view::npos;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ') {
+      pieces += (printable + P - 1) / P;  // each piece holds at most P of the word's characters
+      printable = 0;
+      last_space = i;
+      if (pieces >= need) return text.substr(0, i);
+    } else if (c > ' ' && c < 0x7f) {
+      ++printable;
+    }
+    if (i + 1 >= bound) {
+      if (last_space != std::string_view::npos) return text.substr(0, last_space);
+      size_t end = bound;
+      while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;  // a whole character
+      return text.substr(0, end);
+    }
+  }
+  return text;
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -210,14 +248,16 @@ void truncate_and_close(Encoding* e, int max_length, int eos, bool pieces, bool 
 
 Encoding Tokenizer::encode_with_pieces(std::string_view text, int max_length) const {
   Encoding e;
-  encode_into(text, &e, true);
+  require_utf8(text);
+  encode_into(reading_of(text, max_length), &e, true);
   truncate_and_close(&e, max_length, eos_id(), true, mode_ == TokenizerMode::HfSlow);
   return e;
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text, int max_length) const {
   Encoding e;
-  encode_into(text, &e, false);
+  require_utf8(text);
+  encode_into(reading_of(text, max_length), &e, false);
   truncate_and_close(&e, max_length, eos_id(), false, mode_ == TokenizerMode::HfSlow);
   return e.ids;
 }

@@ -47,6 +47,18 @@ class Tokenizer {
   int pad_id() const { return 0; }
   int unk_id() const { return 2; }
 
+  // Bytes of a text always read whole, and read per allowed token beyond that (reading_of).
+  static constexpr size_t kAlwaysReadBytes = 4096, kReadBytesPerToken = 128;
+  // Memory bounded by max_length, not by the text: the start of `text` that certainly gives the
+  // whole text's first max_length + 1 tokens. SentencePiece never puts one piece across a space,
+  // and a space-separated word of A printable ASCII characters gives at least A / (the longest
+  // piece) pieces, so the text is read up to the first space past which that count reaches
+  // max_length + 1. Texts up to kAlwaysReadBytes are read whole; no text is read past
+  // max(kAlwaysReadBytes, kReadBytesPerToken × max_length) bytes (64 KiB for 512 tokens): a text
+  // whose first tokens span more (long runs without a space, whitespace, or characters outside
+  // ASCII) is cut at its last space before that bound, or at the bound.
+  std::string_view reading_of(std::string_view text, int max_length) const;
+
  private:
   void encode_segment(std::string_view seg, Encoding* out, bool pieces) const;
   void encode_into(std::string_view text, Encoding* out, bool pieces) const;

@@ -27,9 +27,9 @@ inline constexpr double kRecipeLr = 5e-5, kRecipeMaxGradNorm = 1.0;
 
 // The data.
 #define EMOT5_TRAIN_DATA_OPTIONS(X)                                                                  \
-  X(std::string, data, "", "--data", "Training data (.jsonl or .csv)")                               \
+  X(std::string, data, "", "--data,--input", "Training data (.jsonl or .csv)")                      \
   X(std::string, eval_data, "", "--eval-data", "Evaluation data (.jsonl or .csv)")                   \
-  X(std::string, text_field, "text", "--text-field", "Text field / column")                          \
+  X(std::string, text_field, "text", "--text-field,--text-column", "Text field / column")            \
   X(std::string, label_field, "label", "--label-field", "Label field / column")                      \
   X(std::vector<std::string>, labels, {}, "--labels", "Label words, comma-separated (default: the six emotions)") \
   X(std::string, prefix, "", "--prefix", "Text prepended to every input")                            \

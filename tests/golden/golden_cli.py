@@ -308,10 +308,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and got == want and list(got) == sorted(got), f"trends per week: {code} {err} {got} vs {want}")
     check(os.path.exists(plot) and "5 periods" in open(plot).read(), "trends plot: every week from the first to the last")
     code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",
-                          "--period", "week", "--format", "jsonl", "--keep-gaps", "--plot", plot])
+                          "--period", "week", "--format", "jsonl", "--skip-empty-periods", "--plot", plot])
     got = [r["period"] for r in map(json.loads, out.splitlines())] if code == 0 else []
-    check(got == ["2024-03-04", "2024-03-11", "2024-04-01"], f"trends --keep-gaps: {code} {err} {got}")
-    check(open(plot).read().count("<polyline") == len(LABELS), "trends --keep-gaps plot: a line per label")
+    check(got == ["2024-03-04", "2024-03-11", "2024-04-01"], f"trends --skip-empty-periods (was --keep-gaps, which said the opposite): {code} {err} {got}")
+    check(open(plot).read().count("<polyline") == len(LABELS), "trends --skip-empty-periods plot: a line per label")
     # Plots are SVG: another file name is refused before any work, and nothing is written.
     png = os.path.join(tmp, "trends.png")
     code, out, err = run(["trends", "--model", model, "--input", posts, "--text-field", "body", "--time-field", "at",

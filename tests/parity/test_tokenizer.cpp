@@ -1,6 +1,8 @@
 // The tokenizer against the Hugging Face fast tokenizer of google/flan-t5-small: every `hf` case of
 // tokenizer_cases.json and every vector of hf_reference_vectors_flan-t5-small.json.
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "io/error.h"
 #include "io/file_util.h"
@@ -98,6 +100,39 @@ TEST(Tokenizer, RejectsInvalidUtf8AndMissingModel) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/spiece.model"), std::string::npos);
+  }
+}
+
+// Memory bounded by the token limit: a text is read only as far as its first max_length + 1 tokens
+// certainly reach (Tokenizer::reading_of). Every text of the test split is read whole, so it
+// tokenizes exactly as before (and as HF does, by the cases above); long texts built from them
+// give the same first tokens as the whole text tokenized and truncated.
+TEST(Tokenizer, ReadingOnlyTheStartKeepsTheFirstTokens) {
+  std::vector<std::string> texts;
+  std::istringstream lines(read_file(std::string(EMOT5_SOURCE_DIR) + "/data/emotion/test.jsonl"));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) texts.push_back(nlohmann::json::parse(line)["text"].get<std::string>());
+  ASSERT_EQ(texts.size(), 2000u);
+  for (const auto& t : texts) ASSERT_EQ(tok().reading_of(t, 512).size(), t.size()) << t;
+  auto whole = [](const std::vector<int>& ids, size_t max_length) {  // HF's truncation of the whole text
+    std::vector<int> out(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size() - 1, max_length - 1)));
+    out.push_back(1);
+    return out;
+  };
+  std::string joined;
+  for (size_t i = 0; i < texts.size(); ++i) joined += texts[i] + (i % 7 == 0 ? "  \t " : " ");
+  const std::string unspaced(100000, 'x');
+  for (int max_length : {8, 64, 512}) {
+    for (const std::string& text : {joined, joined.substr(0, 9000), std::string("<extra_id_0> ") + joined}) {
+      const auto all = tok().encode_plain(text);
+      std::vector<int> all_eos = all;
+      all_eos.push_back(1);
+      EXPECT_LT(tok().reading_of(text, max_length).size(), text.size()) << max_length;
+      EXPECT_EQ(tok().encode(text, max_length), whole(all_eos, static_cast<size_t>(max_length))) << max_length;
+    }
+    // A run without a space longer than the bound is cut at the bound (documented in tokenizer.h).
+    EXPECT_EQ(tok().reading_of(unspaced, max_length).size(),
+              std::max<size_t>(Tokenizer::kAlwaysReadBytes, Tokenizer::kReadBytesPerToken * static_cast<size_t>(max_length)));
   }
 }
 

@@ -55,6 +55,11 @@ TEST(CApi, BadOptionsAndPrecisionAreErrors) {
   EXPECT_EQ(emot5_load(kModel.c_str(), &co, err, sizeof err), nullptr);
   EXPECT_NE(std::string(err).find("f64"), std::string::npos) << err;
   EXPECT_EQ(emot5_classify(nullptr, nullptr, 0, nullptr, nullptr, nullptr, err, sizeof err), -1);
+  // A team far beyond the cores once killed the host process inside OpenMP's runtime.
+  co = emot5_default_options();
+  co.threads = 100000;
+  EXPECT_EQ(emot5_load(kModel.c_str(), &co, err, sizeof err), nullptr);
+  EXPECT_NE(std::string(err).find("threads 100000"), std::string::npos) << err;
 }
 
 }  // namespace
