@@ -30,7 +30,7 @@ Json parse_object(std::string_view body) {
     j = parse_json_bounded(body);
   } catch (const JsonTooDeep& e) {
     throw ApiError(422, "validation", e.what());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     const std::string what = e.what();
     if (what.find("surrogate") != std::string::npos || what.find("UTF") != std::string::npos)
       throw ApiError(422, "tokenizer", "a text cannot be read: " + what);

@@ -15,8 +15,8 @@ struct JsonTooDeep : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// nlohmann::json::parse with nesting bounded at kMaxJsonDepth: throws nlohmann::json::parse_error
-// for malformed text and JsonTooDeep beyond the bound.
+// nlohmann::json::parse with nesting bounded at kMaxJsonDepth: throws nlohmann::json::exception
+// (parse_error for malformed text, out_of_range for a number like 1e999) and JsonTooDeep beyond the bound.
 nlohmann::json parse_json_bounded(std::string_view text);
 
 // Throws emot5::Error "ORIGIN: malformed JSON: ...", "ORIGIN: JSON nested deeper than 64 levels"
