@@ -49,8 +49,9 @@ void Batcher::submit(std::vector<std::string> texts, bool log_probs, Done done) 
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) throw std::logic_error("Batcher: submit after shutdown began");
     queue_.push_back(Job{std::move(texts), log_probs, std::move(done), std::chrono::steady_clock::now()});
+    // Under the lock: once it is released, the job may be answered and the Batcher destroyed.
+    wake_.notify_one();
   }
-  wake_.notify_one();
 }
 
 Batcher::Stats Batcher::stats() const {

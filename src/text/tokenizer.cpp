@@ -23,14 +23,14 @@ namespace {
 
 const char* const kSpace = "\xe2\x96\x81";  // "▁"
 
-// AddressSanitizer cannot run a library opened with RTLD_DEEPBIND; in a sanitizer build (which
+// The sanitizers cannot run a library opened with RTLD_DEEPBIND; in a sanitizer build (which
 // checks the engine, without libtorch and its clashing protobuf) the module is opened without it.
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)  // clang's way of saying it
-#define EMOT5_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)  // clang's way of saying it
+#define EMOT5_SANITIZED 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__) || defined(EMOT5_ASAN)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(EMOT5_SANITIZED)
 constexpr int kDeepBind = 0;
 #else
 constexpr int kDeepBind = RTLD_DEEPBIND;

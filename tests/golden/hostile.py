@@ -20,6 +20,9 @@ from checks import check, finish
 EMOT5, DATA = sys.argv[1], sys.argv[2]
 TINY = os.path.join(DATA, "tiny-v11-untied-f32")
 env = {k: v for k, v in os.environ.items() if k not in ("EMOT5_MODEL", "EMOT5_API_KEY")}
+# Under AddressSanitizer (scripts/sanitize.sh) redzones and the quarantine of freed memory take
+# hundreds of MiB: the memory bounds are checked in ordinary builds only.
+SANITIZED = "EMOT5_SANITIZER" in os.environ
 
 MEASURE = r"""
 import resource, subprocess, sys
@@ -66,8 +69,11 @@ with tempfile.TemporaryDirectory() as tmp:
     code0, base, _ = peak_mib(["classify", "--model", TINY, "--input", one, "--no-generate", "--threads", "1"])
     for name, p in (("words", words), ("no spaces", solid)):
         code, mib, err = peak_mib(["classify", "--model", TINY, "--input", p, "--no-generate", "--threads", "1"])
-        check(code0 == 0 and code == 0 and mib - base <= 100,
+        print(f"a 15 MB line of {name}: peak RSS {mib:.0f} MiB, one short line {base:.0f} MiB")
+        check(code0 == 0 and code == 0 and (SANITIZED or mib - base <= 100),
               f"a 15 MB line of {name}: peak {mib:.0f} MiB against {base:.0f} for one short line: {err}")
+    if SANITIZED:
+        print("SKIPPED: the memory bounds (under a sanitizer)")
     code, out, _ = run(["classify", "--model", TINY, "--input", words, "--no-generate", "--max-input-tokens", "16"])
     code2, out2, _ = run(["classify", "--model", TINY, "--no-generate", "--max-input-tokens", "16",
                           "i feel so very happy today " * 4])
@@ -79,7 +85,7 @@ with tempfile.TemporaryDirectory() as tmp:
     code0, small, _ = peak_mib(["generate", "--max-new-tokens", "8", "i feel fine"])
     t0 = time.time()
     code, mib, err = peak_mib(["generate", "--max-new-tokens", "10000000", "i feel fine"])
-    check(code0 == 0 and code == 0 and mib < small + 50 and time.time() - t0 < 60,
+    check(code0 == 0 and code == 0 and (SANITIZED or mib < small + 50) and time.time() - t0 < 60,
           f"--max-new-tokens 10000000: {code} peak {mib:.0f} MiB against {small:.0f} with 8 {err}")
 
     # 5. A CSV with a UTF-8 byte-order mark (Excel's "CSV UTF-8") reads in classify, eval and trends.
@@ -189,7 +195,8 @@ with tempfile.TemporaryDirectory() as tmp:
         start = rss()
         statuses = [predict(("i feel so very happy today " * 320000)[:8_000_000]), predict("x" * 8_000_000)]
         after = rss()
-        check(statuses == [200, 200] and after - start <= 100,
+        print(f"the server: RSS {start:.0f} MiB before two 8 MB requests, {after:.0f} MiB after")
+        check(statuses == [200, 200] and (SANITIZED or after - start <= 100),
               f"the server after two 8 MB requests: {statuses}, RSS {start:.0f} -> {after:.0f} MiB")
     finally:
         srv.send_signal(signal.SIGTERM)
