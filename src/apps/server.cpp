@@ -369,7 +369,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       if (sh_.connections >= sh_.o.connections) {
         static const std::string busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            "Content-Length: 75\r\n\r\n{\"error\":\"too many open connections (--connections)\",\"error_type\":\"overloaded\"}";
+            "Content-Length: 79\r\n\r\n{\"error\":\"too many open connections (--connections)\",\"error_type\":\"overloaded\"}";
         net::write(socket, net::buffer(busy), ec);
         socket.close(ec);
       } else {

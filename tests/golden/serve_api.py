@@ -279,6 +279,19 @@ if m:
     check(s == 401 and s2 == 200, f"EMOT5_API_KEY: {s} {s2}")
 stop(srv2)
 
+# Beyond --connections, a connection gets a JSON 503 and is closed.
+srv, port = start("--connections", "2")
+try:
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    time.sleep(0.3)
+    s, got, _ = call(port, "GET", "/health")
+    check(s == 503 and isinstance(got, dict) and got.get("error_type") == "overloaded" and "--connections" in got["error"],
+          f"beyond --connections: {s} {got}")
+    for sk in held:
+        sk.close()
+finally:
+    stop(srv)
+
 # Overload: beyond --max-concurrent-requests, 429 at once with Retry-After, never a hang.
 srv, port = start("--max-concurrent-requests", "2", "--passes", "1")
 try:
