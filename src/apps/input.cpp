@@ -109,7 +109,7 @@ class TxtReader : public TextReader {
         return true;
       } catch (const BadRow& e) {
         if (!skip_) throw;
-        if (bad_rows_++ == 0) first_bad_ = e.what();
+        note_bad_row(e);
       }
     }
   }
@@ -137,7 +137,7 @@ class JsonlReader : public TextReader {
         return true;
       } catch (const BadRow& e) {
         if (!skip_) throw;
-        if (bad_rows_++ == 0) first_bad_ = e.what();
+        note_bad_row(e);
       }
     }
   }
@@ -222,7 +222,7 @@ class CsvReader : public TextReader {
           if (!read_csv_record(src_.stream(), &f, &line_, src_.name())) return false;
         } catch (const Error& e) {  // an unterminated quote swallows the rest of the file
           if (!skip_) throw BadRow(e.what());
-          if (bad_rows_++ == 0) first_bad_ = e.what();
+          note_bad_row(e);
           return false;
         }
       } while (f.size() == 1 && f[0].empty());  // blank line
@@ -231,7 +231,7 @@ class CsvReader : public TextReader {
         return true;
       } catch (const BadRow& e) {
         if (!skip_) throw;
-        if (bad_rows_++ == 0) first_bad_ = e.what();
+        note_bad_row(e);
       }
     }
   }

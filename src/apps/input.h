@@ -51,6 +51,10 @@ class TextReader {
   const std::string& first_bad_row() const { return first_bad_; }
 
  protected:
+  // A row skipped with --skip-bad-rows: counted, and the first one's error kept.
+  void note_bad_row(const std::exception& e) {
+    if (bad_rows_++ == 0) first_bad_ = e.what();
+  }
   size_t bad_rows_ = 0;
   std::string first_bad_;
 };
