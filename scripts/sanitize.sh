@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer builds without the trainer (the sanitizers do not cover libtorch):
 #   asan: AddressSanitizer + UBSan into build-asan/, running the unit, parity and golden tests;
-#   tsan: ThreadSanitizer into build-tsan/, running the batcher's and the server's unit tests.
+#   tsan: ThreadSanitizer into build-tsan/, running the batcher's and the server's unit tests and the
+#         server end to end (golden_serve, golden_serve_api); its reports are printed when one fails.
 # usage: scripts/sanitize.sh [asan] [tsan]   (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,10 +22,16 @@ for kind in "${kinds[@]}"; do
       ;;
     tsan)
       configure build-tsan "-fsanitize=thread -fno-omit-frame-pointer"
-      cmake --build build-tsan -j "$(nproc)" --target test_batcher test_http_api
-      # libgomp is not built with ThreadSanitizer: what happens inside it cannot be seen, only suppressed.
-      EMOT5_SANITIZER=tsan TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/tests/tsan.supp" \
-        ctest --test-dir build-tsan -R "^(Batcher|HttpApi|Metrics)\." --output-on-failure
+      cmake --build build-tsan -j "$(nproc)" --target test_batcher test_http_api emot5_cli
+      # libgomp, libdnnl and libstdc++ are not built with ThreadSanitizer: what happens inside them
+      # cannot be seen, only suppressed (tests/tsan.supp says what and why).
+      reports=$(mktemp -d)
+      if ! EMOT5_SANITIZER=tsan TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/tests/tsan.supp:log_path=$reports/tsan" \
+        ctest --test-dir build-tsan -R "^(Batcher|HttpApi|Metrics)\.|^golden_serve(_api)?$" --output-on-failure; then
+        cat "$reports"/tsan.* 2>/dev/null || true
+        exit 1
+      fi
+      rm -rf "$reports"
       ;;
     *) echo "unknown sanitizer '$kind' (asan, tsan)" >&2; exit 2 ;;
   esac
