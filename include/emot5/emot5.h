@@ -2,7 +2,8 @@
 //
 //   emot5::Classifier clf = emot5::Classifier::load(emot5::default_model_dir());
 //   emot5::Prediction p = clf.classify("i feel so happy today");
-//   // p.label == "joy"; p.probabilities[i] belongs to clf.labels()[i]; p.generated == "joy"
+//   // p.label == "joy"; p.probabilities[i] belongs to clf.labels()[i]
+//   // with ClassifierOptions::generate = true, also p.generated == "joy"
 //
 // A Classifier is immutable after load: classify() may be called from several threads at once.
 // Errors are exceptions: emot5::Error (a std::runtime_error) for files, models and texts, with the
@@ -22,7 +23,9 @@ struct ClassifierOptions {
   int threads = 0;            // 0: every core
   int max_input_tokens = 512; // longer inputs are truncated, eos kept (HF truncation=True)
   int batch_size = 32;        // texts per forward pass in classify_batch (sorted by length)
-  bool generate = true;       // also run greedy generation (Prediction::generated)
+  // Also run greedy generation (Prediction::generated). Off by default: the labels' scores need one
+  // decoder step over the labels' rows of the head, generation a step per token over all of it.
+  bool generate = false;
   int max_new_tokens = 8;     // greedy generation budget
   bool slow_tokenizer = false;  // reproduce HF's slow T5Tokenizer instead of the fast one
   // "f32"; "bf16": linear layers with bf16 weights and activations rounded to bf16, f32 sums;

@@ -17,6 +17,11 @@
 
 namespace emot5::app {
 
+void add_generate_flags(CLI::App* cmd, bool* generate, const std::string& help) {
+  auto* on = cmd->add_flag("--generate", *generate, help);
+  cmd->add_flag("--no-generate{false}", *generate, "Scores only, no generation (the default)")->excludes(on);
+}
+
 void ModelOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--model", model, "Model directory (HF layout); default: $EMOT5_MODEL or the built-in model");
   cmd->add_option("--threads", clf.threads, "Threads (0: all cores)")->check(CLI::NonNegativeNumber);
@@ -142,13 +147,13 @@ void add_classify(CLI::App& app, Runner* run) {
     InputSpec in;
     std::vector<std::string> keep;
     std::string format = "jsonl", output;
-    bool no_generate = false, resume = false;
+    bool generate = false, resume = false;
   };
   auto o = std::make_shared<Opts>();
   o->m.add_to(cmd);
   add_input_options(cmd, &o->in);
   cmd->add_option("--format", o->format, "Output format: text, jsonl or csv")->capture_default_str();
-  cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
+  add_generate_flags(cmd, &o->generate, "Also run greedy generation: a 'generated' field with what the model writes");
   cmd->add_option("--keep", o->keep,
                   "Input fields (.jsonl) or columns (.csv) to copy into each output row, e.g. --keep id,user; "
                   "NAME=OUT carries NAME as OUT (e.g. --keep label=gold)")
@@ -164,7 +169,7 @@ void add_classify(CLI::App& app, Runner* run) {
       if (o->resume && o->output.empty()) throw std::invalid_argument("--resume needs --output FILE");
       std::vector<std::string> kept_names;
       split_keep(o->keep, &o->in.keep_fields, &kept_names);
-      o->m.clf.generate = !o->no_generate;
+      o->m.clf.generate = o->generate;
       const Classifier clf = Classifier::load(o->m.resolve(), o->m.clf);
       auto reader = open_reader(o->in);
       const WrittenRows written = o->resume ? whole_rows(o->output, fmt) : WrittenRows{};

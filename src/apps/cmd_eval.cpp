@@ -17,7 +17,7 @@ void add_eval(CLI::App& app, Runner* run) {
     ModelOptions m;
     std::string data, plot, plot_calibration;
     DatasetOptions ds;
-    bool json = false, no_generate = false;
+    bool json = false, generate = false;
   };
   auto o = std::make_shared<Opts>();
   o->m.add_to(cmd);
@@ -30,10 +30,10 @@ void add_eval(CLI::App& app, Runner* run) {
   cmd->add_option("--plot-calibration", o->plot_calibration,
                   "Write a reliability diagram (accuracy against confidence) as an SVG file")
       ->check(svg_file());
-  cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (no non-label count)");
+  add_generate_flags(cmd, &o->generate, "Also run greedy generation and count the answers that are no label");
   cmd->callback([o, run] {
     *run = [o]() -> int {
-      o->m.clf.generate = !o->no_generate;
+      o->m.clf.generate = o->generate;
       const std::string model_dir = o->m.resolve();
       const Classifier clf = Classifier::load(model_dir, o->m.clf);
       const Dataset ds = load_dataset(o->data, clf.labels(), o->ds);

@@ -12,7 +12,7 @@ void add_serve(CLI::App& app, Runner* run) {
   struct Opts {
     ModelOptions m;
     ServeOptions s;
-    bool no_generate = false;
+    bool generate = false;
   };
   auto o = std::make_shared<Opts>();
   o->m.add_to(cmd);
@@ -47,14 +47,14 @@ void add_serve(CLI::App& app, Runner* run) {
                   "equal share of the cores); requests that arrive while all are busy are joined into the next")
       ->capture_default_str();
   cmd->add_flag("--no-batching", s.no_batching, "Every request runs alone in its own pass, not joined with others");
-  cmd->add_flag("--no-generate", o->no_generate, "Skip greedy generation (faster; no 'generated' field)");
+  add_generate_flags(cmd, &o->generate, "Also run greedy generation: a 'generated' field in /classify's answers");
   cmd->add_flag("--log", s.log, "One line per request on stderr: time, client, method, path, status, milliseconds");
   cmd->callback([o, run] {
     *run = [o]() -> int {
       ServeOptions so = o->s;
       so.model_dir = o->m.resolve();
       so.clf = o->m.clf;
-      so.clf.generate = !o->no_generate;
+      so.clf.generate = o->generate;
       if (so.api_key.empty())
         if (const char* key = std::getenv("EMOT5_API_KEY")) so.api_key = key;
       return serve(so);

@@ -26,6 +26,9 @@ struct ModelOptions {
   std::string resolve() const;
 };
 
+// --generate (sets *generate) and --no-generate, the default, kept so that older scripts still run.
+void add_generate_flags(CLI::App* cmd, bool* generate, const std::string& help);
+
 // Texts as arguments, or --input FILE with --text-field / --text-column, or stdin lines.
 void add_input_options(CLI::App* cmd, InputSpec* spec);
 

@@ -94,7 +94,7 @@ for fx in FIXTURES:
     V = 32128
     logits, _ = ref["logits"]
     stdin = "".join(r["text"] + "\n" for r in usable).encode()
-    code, out, err = run(["classify", "--model", d, "--format", "jsonl"], stdin=stdin)
+    code, out, err = run(["classify", "--model", d, "--format", "jsonl", "--generate"], stdin=stdin)
     check(code == 0, f"{fx}: classify exit {code}: {err}")
     lines = out.splitlines()
     check(len(lines) == len(usable), f"{fx}: classify printed {len(lines)} lines for {len(usable)} texts")
@@ -285,6 +285,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and len(rows) == 2 and all(abs(sum(r["scores"].values()) - 1) < 1e-4 for r in rows),
           f"empty and 1 MB texts classify: {code} {err}")
     check("generated" not in rows[0] if rows else False, "--no-generate drops the generated field")
+    # Scores only is the default; --generate adds what the model writes, and excludes --no-generate.
+    code, out, err = run(["classify", "--model", model, "i feel happy"])
+    check(code == 0 and list(json.loads(out)) == ["text", "label", "scores"], f"default fields: {code} {out} {err}")
+    code, out, err = run(["classify", "--model", model, "--generate", "i feel happy"])
+    check(code == 0 and list(json.loads(out)) == ["text", "label", "scores", "generated"],
+          f"--generate fields: {code} {out} {err}")
+    code, out, err = run(["classify", "--model", model, "--generate", "--no-generate", "i feel happy"])
+    check(code == 2 and "exclude" in err.lower(), f"--generate with --no-generate: {code} {err}")
 
 # trends: each period's counts are those of classify's labels for the period's texts.
 with tempfile.TemporaryDirectory() as tmp:
@@ -322,6 +330,11 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(labelled, "w") as f:
         for t, l in zip(texts, ["joy", "fear", "surprise", "anger", "love", "sadness"]):
             f.write(json.dumps({"text": t, "label": l}) + "\n")
+    # eval counts the generations that are no label only when it generates.
+    code, out, err = run(["eval", "--model", model, "--data", labelled, "--json"])
+    check(code == 0 and "non_label_generations" not in json.loads(out), f"eval's default has no generations: {code} {err}")
+    code, out, err = run(["eval", "--model", model, "--data", labelled, "--json", "--generate"])
+    check(code == 0 and json.loads(out).get("non_label_generations", -1) >= 0, f"eval --generate: {code} {err}")
     upper = os.path.join(tmp, "CM.SVG")
     code, out, err = run(["eval", "--model", model, "--data", labelled, "--plot", upper])
     check(code == 0 and open(upper).read().startswith("<svg"), f"eval --plot FILE.SVG (any case) is written: {code} {err}")

@@ -114,7 +114,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code2 == 0 and out2 == out, f"classify the last checkpoint: {code2} {out2} against {out} {err2[-300:]}")
     svg = os.path.join(tmp, "cm.svg")
     cal = os.path.join(tmp, "cal.svg")
-    code, out, err = run(["eval", "--model", ref, "--data", data, "--json", "--plot", svg, "--plot-calibration", cal])
+    code, out, err = run(["eval", "--model", ref, "--data", data, "--json", "--generate", "--plot", svg,
+                          "--plot-calibration", cal])
     check(code == 0, f"eval: {code} {err}")
     if code == 0:
         rep = json.loads(out)

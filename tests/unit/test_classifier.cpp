@@ -20,6 +20,12 @@ namespace {
 
 const std::vector<int> kLabelIds = {24784, 3922, 333, 11213, 2971, 4158};  // sadness .. surprise
 
+ClassifierOptions generating() {  // the default options with greedy generation on
+  ClassifierOptions o;
+  o.generate = true;
+  return o;
+}
+
 struct Reference {
   std::vector<std::string> texts, labels;
   std::vector<std::vector<int>> ids;  // unpadded
@@ -49,11 +55,11 @@ class ClassifierParity : public ::testing::TestWithParam<const char*> {};
 TEST_P(ClassifierParity, ProbabilitiesAreSoftmaxOfHfLabelLogits) {
   const std::string dir = test::data(GetParam());
   const Reference ref = load_reference(dir);
-  const auto clf = Classifier::load(dir);
+  ClassifierOptions gen_opt;
+  gen_opt.generate = true;
+  const auto clf = Classifier::load(dir, gen_opt);
   const auto preds = clf.classify_batch(ref.texts);
-  ClassifierOptions fast_opt;
-  fast_opt.generate = false;
-  const auto fast = Classifier::load(dir, fast_opt).classify_batch(ref.texts);
+  const auto fast = Classifier::load(dir).classify_batch(ref.texts);  // the default: scores only
   const size_t V = 32128;
   int checked = 0;
   for (size_t b = 0; b < ref.texts.size(); ++b) {
@@ -111,6 +117,7 @@ class ClassifierPrecision : public ::testing::TestWithParam<std::string> {};
 TEST_P(ClassifierPrecision, BatchEqualsSingleAndThreadsAgree) {
   ClassifierOptions o;
   o.precision = GetParam();
+  o.generate = true;
   const auto clf = Classifier::load(test::data("tiny-v11-untied-f32"), o);
   const std::vector<std::string> texts = {"i feel happy", "", "i am so scared of the dark and the night",
                                           "love", "what a surprise that was honestly"};
@@ -278,8 +285,8 @@ TEST(Checkpoint, ShardedAndF16Load) {
   write_file_atomic(sharded + "/model.safetensors.index.json",
                     nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}.dump());
   const std::vector<std::string> texts = {"i feel happy", "i am so scared of the dark"};
-  const auto want = Classifier::load(src).classify_batch(texts);
-  const auto got = Classifier::load(sharded).classify_batch(texts);
+  const auto want = Classifier::load(src, generating()).classify_batch(texts);
+  const auto got = Classifier::load(sharded, generating()).classify_batch(texts);
   for (size_t i = 0; i < texts.size(); ++i) {
     EXPECT_EQ(got[i].probabilities, want[i].probabilities);
     EXPECT_EQ(got[i].generated_ids, want[i].generated_ids);
@@ -291,8 +298,8 @@ TEST(Checkpoint, ShardedAndF16Load) {
   write_safetensors(d32 + "/model.safetensors", f32r);
   const SafetensorsFile check16(d16 + "/model.safetensors");
   EXPECT_EQ(check16.find("shared.weight")->dtype, DType::F16);
-  const auto p16 = Classifier::load(d16).classify_batch(texts);
-  const auto p32 = Classifier::load(d32).classify_batch(texts);
+  const auto p16 = Classifier::load(d16, generating()).classify_batch(texts);
+  const auto p32 = Classifier::load(d32, generating()).classify_batch(texts);
   for (size_t i = 0; i < texts.size(); ++i) {
     EXPECT_EQ(p16[i].probabilities, p32[i].probabilities);
     EXPECT_EQ(p16[i].generated_ids, p32[i].generated_ids);
