@@ -95,6 +95,7 @@ void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs,
 
   if (labels.single_token()) {
     auto score_full = [&](const float* lg) {
+#pragma omp parallel for schedule(static) if (B > 1)
       for (int b = 0; b < B; ++b) {
         const float* row = lg + static_cast<size_t>(b) * V;
         const double lse = kernels::log_softmax(row, V, nullptr);

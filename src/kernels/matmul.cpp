@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -32,6 +33,41 @@ EMOT5_INLINE void f32_to_bf16_body(const float* x, long n, uint16_t* out) {
 }
 EMOT5_VERSIONS(void, f32_to_bf16, (const float* x, long n, uint16_t* out), (x, n, out))
 
+EMOT5_INLINE float quantize_s8_body(const float* __restrict x, int K, int8_t* __restrict out) {
+  float mx = 0.0f;
+#pragma omp simd reduction(max : mx)
+  for (int k = 0; k < K; ++k) {
+    const float a = std::fabs(x[k]);
+    mx = a > mx ? a : mx;
+  }
+  const float s = mx > 0 ? mx / 127.0f : 1.0f;
+  const float inv = 1.0f / s;
+  // Adding and taking away 1.5 · 2^23 rounds |v| <= 127 to the nearest integer, ties to even,
+  // as nearbyint does in the default rounding mode, and (unlike nearbyint) vectorizes; so do
+  // these comparisons, where std::min and std::max did not.
+  constexpr float kRound = 12582912.0f;
+  for (int k = 0; k < K; ++k) {
+    float v = x[k] * inv;
+    v = v < -127.0f ? -127.0f : v;
+    v = v > 127.0f ? 127.0f : v;
+    out[k] = static_cast<int8_t>(static_cast<int>((v + kRound) - kRound));
+  }
+  return s;
+}
+EMOT5_VERSIONS(float, quantize_s8, (const float* x, int K, int8_t* out), (x, K, out))
+
+// y = t · s + beta · y (t may be y itself when beta is 0).
+EMOT5_INLINE void scale_row_body(const float* t, int n, float s, float beta, float* y) {
+  if (beta == 0.0f) {
+#pragma omp simd
+    for (int i = 0; i < n; ++i) y[i] = t[i] * s;
+  } else {
+#pragma omp simd
+    for (int i = 0; i < n; ++i) y[i] = t[i] * s + beta * y[i];
+  }
+}
+EMOT5_VERSIONS(void, scale_row, (const float* t, int n, float s, float beta, float* y), (t, n, s, beta, y))
+
 const dnnl::engine& cpu_engine() {
   static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
@@ -58,15 +94,18 @@ struct Kernel {
   size_t scratch = 0;
 };
 
-// Dense rows only (ldx = K, ldy = N): the packed layout is oneDNN's choice for those.
+// Dense rows only (ldx = K, ldy = N): the packed layout is oneDNN's choice for those. With s8,
+// the product's output stage multiplies each column by its weight row's scale (a binary post-op
+// of shape (1, N), given at run time); oneDNN 2.6's brgemm kernels take neither run-time output
+// scales nor an (M, 1) operand (it falls back to its reference code for those), so the
+// activations' row scales are applied by multiply_quantized as it stores the rows.
 dnnl::matmul::primitive_desc describe(dt type, int M, int N, int K, bool accumulate) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (accumulate) {
-    dnnl::post_ops po;
-    po.append_sum(1.0f);
-    attr.set_post_ops(po);
-  }
+  dnnl::post_ops po;
+  if (type == dt::s8) po.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, N}, dt::f32, {N, 1}));
+  if (accumulate) po.append_sum(1.0f);
+  attr.set_post_ops(po);
   const dnnl::memory::desc src({M, K}, type, {K, 1});
   const dnnl::memory::desc wei({K, N}, type, dnnl::memory::format_tag::any);
   const dnnl::memory::desc dst({M, N}, dt::f32, {N, 1});
@@ -119,18 +158,25 @@ struct PackedMatrix::Impl {
   dt type;
   dnnl::memory::desc packed_desc;
   dnnl::memory packed;
+  // Int8: the weight's row scales (N), and the plain (K, N) weight: oneDNN reorders an s8 weight
+  // into another layout only from a plain one (the packed one carries its s8·s8 compensation).
+  std::vector<float> row_scale;
+  std::vector<int8_t> plain_s8;
   // Copies in the other layouts that some batch shapes' kernels want, made on first use from
-  // `packed`; never removed, so references to them stay valid.
+  // `packed` (or plain_s8); never removed, so references to them stay valid.
   mutable std::mutex mu;
   mutable std::vector<std::unique_ptr<dnnl::memory>> other_layouts;
 
-  const dnnl::memory& weights_for(const dnnl::memory::desc& want) const {
+  dnnl::memory plain(int N, int K) const {  // the (N, K) row-major weight as the (K, N) matrix
+    return dnnl::memory({{K, N}, type, {1, K}}, cpu_engine(), const_cast<int8_t*>(plain_s8.data()));
+  }
+  const dnnl::memory& weights_for(const dnnl::memory::desc& want, int N, int K) const {
     if (want == packed_desc) return packed;
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& m : other_layouts)
       if (m->get_desc() == want) return *m;
     auto copy = std::make_unique<dnnl::memory>(want, cpu_engine());
-    reorder_into(packed, *copy);
+    reorder_into(type == dt::s8 ? plain(N, K) : packed, *copy);
     other_layouts.push_back(std::move(copy));
     return *other_layouts.back();
   }
@@ -139,6 +185,7 @@ struct PackedMatrix::Impl {
 PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
     : impl_(std::make_unique<Impl>()), rows_(rows), cols_(cols), type_(type) {
   const int N = rows, K = cols;
+  if (type == WeightType::Int8) throw std::invalid_argument("PackedMatrix: int8 weights come quantized (q, row_scale)");
   impl_->type = type == WeightType::Bf16 ? dt::bf16 : dt::f32;
   try {
     impl_->packed_desc = describe(impl_->type, 1, N, K, false).weights_desc();
@@ -158,11 +205,27 @@ PackedMatrix::PackedMatrix(const float* w, int rows, int cols, WeightType type)
   }
 }
 
+PackedMatrix::PackedMatrix(const int8_t* q, const float* row_scale, int rows, int cols)
+    : impl_(std::make_unique<Impl>()), rows_(rows), cols_(cols), type_(WeightType::Int8) {
+  const int N = rows, K = cols;
+  impl_->type = dt::s8;
+  impl_->row_scale.assign(row_scale, row_scale + N);
+  impl_->plain_s8.assign(q, q + static_cast<size_t>(N) * K);
+  try {
+    impl_->packed_desc = describe(dt::s8, 1, N, K, false).weights_desc();
+    impl_->packed = dnnl::memory(impl_->packed_desc, cpu_engine());
+    reorder_into(impl_->plain(N, K), impl_->packed);
+  } catch (const dnnl::error& e) {
+    throw std::runtime_error("oneDNN cannot pack an int8 " + std::to_string(N) + "x" + std::to_string(K) +
+                             " weight: " + e.what());
+  }
+}
+
 PackedMatrix::~PackedMatrix() = default;
 
 size_t PackedMatrix::bytes() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  size_t n = impl_->packed_desc.get_size();
+  size_t n = impl_->packed_desc.get_size() + impl_->plain_s8.size() + impl_->row_scale.size() * sizeof(float);
   for (const auto& m : impl_->other_layouts) n += m->get_desc().get_size();
   return n;
 }
@@ -171,6 +234,20 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
   if (M == 0 || rows_ == 0) return;
   if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply: beta must be 0 or 1");
   const int N = rows_, K = cols_;
+  if (type_ == WeightType::Int8) {
+    thread_local std::vector<int8_t> xq;
+    thread_local std::vector<float> xs;
+    xq.resize(static_cast<size_t>(M) * K);
+    xs.resize(static_cast<size_t>(M));
+    int8_t* const xq_p = xq.data();  // not the thread_local names inside the lambda: workers have their own
+    float* const xs_p = xs.data();
+    parallel_chunks(M, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long m0, long m1) {
+      for (long m = m0; m < m1; ++m)
+        xs_p[m] = quantize_s8(x + static_cast<size_t>(m) * ldx, K, xq_p + static_cast<size_t>(m) * K);
+    });
+    multiply_quantized(M, xq_p, xs_p, y, ldy, beta);
+    return;
+  }
   thread_local std::vector<uint16_t> xb;
   thread_local std::vector<float> xf, yf;
   thread_local std::vector<uint8_t> scratch;
@@ -199,7 +276,7 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
   {
     const ForeignCall foreign;
     const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place);
-    const dnnl::memory& weights = impl_->weights_for(k->wei);
+    const dnnl::memory& weights = impl_->weights_for(k->wei, N, K);
     if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
     const auto& eng = cpu_engine();
     const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);
@@ -215,6 +292,45 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
       for (int n = 0; n < N; ++n) yr[n] = tr[n] + (beta != 0.0f ? yr[n] : 0.0f);
     }
 }
+
+void PackedMatrix::multiply_quantized(int M, const int8_t* xq, const float* x_scale, float* y, int ldy,
+                                      float beta) const {
+  if (M == 0 || rows_ == 0) return;
+  if (type_ != WeightType::Int8) throw std::invalid_argument("PackedMatrix::multiply_quantized: the weight is not int8");
+  if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply_quantized: beta must be 0 or 1");
+  const int N = rows_, K = cols_;
+  thread_local std::vector<float> yf;
+  thread_local std::vector<uint8_t> scratch;
+  thread_local dnnl::stream stream(cpu_engine());
+  // oneDNN writes acc · w_scale; the rows are then scaled by x_scale, in place when y is dense
+  // and not accumulated into, else from a dense buffer into y.
+  const bool in_place = beta == 0.0f && ldy == N;
+  float* dst_data = y;
+  if (!in_place) {
+    yf.resize(static_cast<size_t>(M) * N);
+    dst_data = yf.data();
+  }
+  {
+    const ForeignCall foreign;
+    const auto k = shared_kernel(dt::s8, M, N, K, false);
+    const dnnl::memory& weights = impl_->weights_for(k->wei, N, K);
+    if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
+    const auto& eng = cpu_engine();
+    const dnnl::memory src(k->src, eng, const_cast<int8_t*>(xq)), dst(k->dst, eng, dst_data);
+    const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
+    const dnnl::memory wscale({{1, N}, dt::f32, {N, 1}}, eng, const_cast<float*>(impl_->row_scale.data()));
+    k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
+                             {DNNL_ARG_SCRATCHPAD, pad}, {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wscale}});
+    stream.wait();
+  }
+  const float* t = dst_data;
+  parallel_chunks(M, std::max(1, 4096 / N), std::max(1, 32768 / N), [&](long m0, long m1) {
+    for (long m = m0; m < m1; ++m)
+      scale_row(t + static_cast<size_t>(m) * N, N, x_scale[m], beta, y + static_cast<size_t>(m) * ldy);
+  });
+}
+
+float quantize_row_s8(const float* x, int K, int8_t* out) { return quantize_s8(x, K, out); }
 
 namespace naive {
 

@@ -1,8 +1,11 @@
 // Linear-layer products with weights packed once, at load, into the layout oneDNN's matmul
-// prefers for this CPU (its brgemm kernels: AVX-512, AVX-512 BF16 or AVX2, chosen by oneDNN at run
-// time). Packing once matters at small batches: a BLAS-style sgemm repacks the weight on every
-// call, which at 25 rows costs as much as the product. Weights are f32 or bf16; with bf16,
-// activations are rounded to bf16 per product and sums stay f32.
+// prefers for this CPU (its brgemm kernels: AVX-512, AVX-512 BF16, VNNI or AVX2, chosen by oneDNN
+// at run time). Packing once matters at small batches: a BLAS-style gemm repacks the weight on
+// every call, which at 25 rows costs as much as the product. Weights are f32, bf16 or int8:
+// - bf16: activations are rounded to bf16 per product and sums stay f32;
+// - int8: symmetric, one scale per output row; activations are quantized to int8 per row (one
+//   scale a row) as they are read, sums are int32, and both scales are applied in the product's
+//   output stage (oneDNN's output scales and a binary post-op), not in a pass of their own.
 // Legend: M rows of x and y, N output rows of the weight (its `rows`), K the shared dimension.
 #pragma once
 #include <cstddef>
@@ -11,12 +14,14 @@
 
 namespace emot5::kernels {
 
-enum class WeightType { F32, Bf16 };
+enum class WeightType { F32, Bf16, Int8 };
 
 class PackedMatrix {
  public:
   // w is (rows, cols) row-major f32 (PyTorch's Linear layout); it is not referenced afterwards.
-  PackedMatrix(const float* w, int rows, int cols, WeightType type);
+  PackedMatrix(const float* w, int rows, int cols, WeightType type);  // F32 or Bf16
+  // Int8: q (rows, cols) with w ≈ q · row_scale[row]; neither is referenced afterwards.
+  PackedMatrix(const int8_t* q, const float* row_scale, int rows, int cols);
   ~PackedMatrix();
   PackedMatrix(const PackedMatrix&) = delete;
   PackedMatrix& operator=(const PackedMatrix&) = delete;
@@ -28,6 +33,9 @@ class PackedMatrix {
 
   // y[M,N] = x[M,K] · w^T + beta·y, beta 0 or 1. Safe to call from several threads at once.
   void multiply(int M, const float* x, int ldx, float* y, int ldy, float beta = 0.0f) const;
+  // Int8 only: the same from x already quantized, xq (M, K) with x ≈ xq · x_scale[m] (see
+  // quantize_row_s8), for producers that quantize their own output.
+  void multiply_quantized(int M, const int8_t* xq, const float* x_scale, float* y, int ldy, float beta = 0.0f) const;
 
  private:
   struct Impl;
@@ -39,6 +47,10 @@ class PackedMatrix {
 // How many oneDNN matmul kernels are cached: one per weight type, shape, batch size and thread
 // count seen so far (for tests and diagnostics).
 size_t matmul_kernels_cached();
+
+// x row → int8 with one scale, returned: x ≈ q · scale, scale = max|x| / 127, rounding half to
+// even (1 for an all-zero row).
+float quantize_row_s8(const float* x, int K, int8_t* out);
 
 // x → bf16 bits, rounding to nearest even (the vectorized form of io's f32_to_bf16).
 void f32_to_bf16_row(const float* x, long n, uint16_t* out);

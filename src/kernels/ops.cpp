@@ -142,8 +142,8 @@ void softmax(float* x, int n) {
 double log_softmax(const float* x, int n, float* out) {
   float mx = -INFINITY;
   for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  double sum = 0.0;
-  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - mx);
+  double sum = 0.0;  // float exponentials (each within an ulp), summed in double
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(std::exp(x[i] - mx));
   const double lse = mx + std::log(sum);
   if (out)
     for (int i = 0; i < n; ++i) out[i] = static_cast<float>(x[i] - lse);

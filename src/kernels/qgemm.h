@@ -1,10 +1,14 @@
-// int8 matrix products: weights quantized per output row (symmetric, int8, one f32 scale a row),
-// activations quantized per row on the fly (u8 with zero point 128, one f32 scale a row), products
-// in int32 through oneDNN's u8s8s32 gemm (AVX-512 VNNI / AVX2 code chosen at run time).
+// int8 matrix products: weights quantized per output row (symmetric, int8, one f32 scale a row)
+// and packed once for oneDNN's matmul (matmul.h), activations quantized per row on the fly
+// (symmetric, one f32 scale a row), products in int32 with both scales applied in the product's
+// output stage (AVX-512 VNNI, AMX or AVX2 code chosen by oneDNN at run time).
 // Legend: M rows of x and y, N output rows of the weight (its `rows`), K the shared dimension.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "kernels/matmul.h"
 
 namespace emot5::kernels {
 
@@ -12,6 +16,7 @@ struct QuantizedMatrix {
   std::vector<int8_t> q;     // (rows, cols)
   std::vector<float> scale;  // (rows): w ≈ q · scale
   int rows = 0, cols = 0;
+  std::shared_ptr<const PackedMatrix> packed;  // q and scale, packed for the fast product
 };
 
 QuantizedMatrix quantize_rows(const float* w, int rows, int cols);

@@ -26,10 +26,7 @@ Precision parse_precision(const std::string& s) {
 }
 
 void linear(const Linear& l, const float* x, int rows, float* y, float beta) {
-  if (l.q)
-    kernels::gemm_nt_int8(rows, l.out, l.in, x, l.in, *l.q, y, l.out, beta);
-  else
-    l.p->multiply(rows, x, l.in, y, l.out, beta);
+  l.p->multiply(rows, x, l.in, y, l.out, beta);
 }
 
 PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {
@@ -103,14 +100,14 @@ Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each,
   weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);  // take() counted them as f32
   const bool ffn_out = names[0].find(".DenseReluDense.wo.") != std::string::npos;
   if (precision_ == Precision::Int8 && !ffn_out) {
-    quantized_.push_back(std::make_unique<kernels::QuantizedMatrix>(kernels::quantize_rows(w, out, in)));
-    l.q = quantized_.back().get();
-    weight_bytes_ += l.q->q.size() + l.q->scale.size() * sizeof(float);
+    packed_.push_back(kernels::quantize_rows(w, out, in).packed);
+    l.p = packed_.back().get();
+    weight_bytes_ += l.p->bytes();
   } else {
     // bf16 for Bf16, and for Int8's FFN output where the CPU multiplies bf16 natively (elsewhere
     // oneDNN would emulate bf16, slower than f32); f32 otherwise.
     const bool bf16 = precision_ == Precision::Bf16 || (precision_ == Precision::Int8 && kernels::cpu_info().avx512_bf16);
-    packed_.push_back(std::make_unique<kernels::PackedMatrix>(w, out, in, bf16 ? kernels::WeightType::Bf16
+    packed_.push_back(std::make_shared<const kernels::PackedMatrix>(w, out, in, bf16 ? kernels::WeightType::Bf16
                                                                                 : kernels::WeightType::F32));
     l.p = packed_.back().get();
     weight_bytes_ += l.p->bytes();
@@ -287,7 +284,11 @@ void T5Model::decode_step(DecoderState& st, const int* tokens) const {
 
 void T5Model::logits(const DecoderState& st, float* out) const {
   const int D = config_.d_model, V = config_.vocab_size;
-  gemm_nt(st.batch, V, D, st.hidden.data(), D, lm_head_, D, out, V);
+  // A BLAS-style sgemm would repack the whole (V, D) head on every step.
+  std::call_once(head_once_, [&] {
+    head_packed_ = std::make_unique<kernels::PackedMatrix>(lm_head_, V, D, kernels::WeightType::F32);
+  });
+  head_packed_->multiply(st.batch, st.hidden.data(), D, out, V);
 }
 
 std::vector<float> T5Model::head_rows(const std::vector<int>& ids) const {
@@ -314,9 +315,12 @@ std::vector<std::vector<int>> T5Model::generate(const EncoderOutput& enc, int ma
     decode_step(st, tokens.data());
     logits(st, lg.data());
     if (s == 0 && on_first_logits) on_first_logits(lg.data());
+    std::vector<int> best(B);
+#pragma omp parallel for schedule(static) if (B > 1)
+    for (int b = 0; b < B; ++b) best[b] = done[b] ? config_.pad_token_id : kernels::argmax(&lg[static_cast<size_t>(b) * V], V);
     bool all_done = true;
     for (int b = 0; b < B; ++b) {
-      const int next = done[b] ? config_.pad_token_id : kernels::argmax(&lg[static_cast<size_t>(b) * V], V);
+      const int next = best[b];
       seqs[b].push_back(next);
       tokens[b] = next;
       if (next == config_.eos_token_id) done[b] = 1;

@@ -8,6 +8,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,7 @@ enum class Precision { F32, Bf16, Int8 };
 Precision parse_precision(const std::string& s);  // "f32", "bf16" or "int8"
 
 struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
-  const kernels::PackedMatrix* p = nullptr;     // f32 or bf16 weights, packed for oneDNN's matmul
-  const kernels::QuantizedMatrix* q = nullptr;  // or int8 weights
+  const kernels::PackedMatrix* p = nullptr;  // f32, bf16 or int8 weights, packed for oneDNN's matmul
   int out = 0, in = 0;
 };
 
@@ -131,13 +131,17 @@ class T5Model {
   T5Config config_;
   std::shared_ptr<const TensorSource> source_;
   std::vector<std::vector<float>> owned_;  // widened or realigned weights
-  std::vector<std::unique_ptr<kernels::QuantizedMatrix>> quantized_;
-  std::vector<std::unique_ptr<kernels::PackedMatrix>> packed_;
+  std::vector<std::shared_ptr<const kernels::PackedMatrix>> packed_;
   Precision precision_ = Precision::F32;
   size_t weight_bytes_ = 0;
   kernels::Act act_;
   const float* shared_ = nullptr;  // (V, D)
   const float* lm_head_ = nullptr;  // (V, D)
+  // The head packed for the matmul kernels, made on the first full-vocabulary logits (generation,
+  // raw scores, multi-token labels): scores-only classification never needs it, and it costs
+  // V × D floats more.
+  mutable std::once_flag head_once_;
+  mutable std::unique_ptr<kernels::PackedMatrix> head_packed_;
   float head_scale_ = 1.0f;
   T5Stack encoder_, decoder_;
 };
