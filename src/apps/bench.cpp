@@ -1,15 +1,21 @@
 // emot5 bench's measuring (see bench.h).
 #include "apps/bench.h"
 
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "apps/input.h"
 #include "io/checkpoint.h"
+#include "io/file_util.h"
 #include "io/layout.h"
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
@@ -152,6 +158,9 @@ nlohmann::ordered_json Bench::measure(size_t index) {
                      {"p99", percentile(lat, 99)}};
   if (index == 0) {
     reference_ = preds;
+    for (const auto& run : runs) {
+      if (run["batch_size"].get<int>() == o_.clf.batch_size) default_batch_rate_ = run["texts_per_s"].get<double>();
+    }
     return r;
   }
   size_t agree = 0;
@@ -166,6 +175,104 @@ nlohmann::ordered_json Bench::measure(size_t index) {
   r["label_agreement_with_" + o_.precisions[0]] = static_cast<double>(agree) / static_cast<double>(preds.size());
   r["max_abs_dp_vs_" + o_.precisions[0]] = max_dp;
   return r;
+}
+
+const Classifier& Bench::first_classifier() {
+  if (!extra_) {
+    ClassifierOptions co = o_.clf;
+    co.precision = o_.precisions.at(0);
+    extra_.emplace(Classifier::load(o_.model_dir, co));
+    extra_->classify_batch(std::vector<std::string>(texts_.begin(), texts_.begin() + std::min<size_t>(texts_.size(), 64)));
+  }
+  return *extra_;
+}
+
+double Bench::rate(const Classifier& clf, int batch_size) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  clf.classify_batch(texts_, batch_size);
+  return static_cast<double>(texts_.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+nlohmann::ordered_json Bench::generation_cost() {
+  ClassifierOptions co = o_.clf;
+  co.precision = o_.precisions.at(0);
+  co.generate = !o_.clf.generate;  // the other way from the main runs
+  const Classifier other = Classifier::load(o_.model_dir, co);
+  const int bs = *std::max_element(o_.batch_sizes.begin(), o_.batch_sizes.end());
+  other.classify_batch(std::vector<std::string>(texts_.begin(), texts_.begin() + std::min<size_t>(texts_.size(), 64)));
+  const double other_rate = rate(other, bs);
+  // The main runs' way measured again beside it, so that the ratio compares runs seconds apart.
+  const double main_rate = rate(first_classifier(), bs);
+  const double with_gen = co.generate ? other_rate : main_rate, without = co.generate ? main_rate : other_rate;
+  return {{"precision", co.precision}, {"batch_size", bs}, {"texts_per_s_scores_only", without},
+          {"texts_per_s_with_generation", with_gen}, {"generation_keeps", with_gen / without}};
+}
+
+nlohmann::ordered_json Bench::end_to_end() {
+  if (o_.executable.empty()) return {};
+  std::string dir = "/tmp/emot5-bench-XXXXXX";
+  if (!::mkdtemp(dir.data())) throw std::runtime_error("bench: cannot make a temporary directory in /tmp");
+  const std::string in = dir + "/texts.jsonl", out = dir + "/out.jsonl";
+  {
+    std::ofstream f(in);
+    for (const auto& t : texts_) f << nlohmann::json{{"text", t}}.dump() << "\n";
+  }
+  std::vector<std::string> args = {o_.executable, "classify", "--model", o_.model_dir, "--input", in, "--output", out,
+                                   "--precision", o_.precisions.at(0), "--threads", std::to_string(o_.clf.threads)};
+  if (o_.clf.generate) args.push_back("--generate");
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    remove_tree(dir);
+    throw std::runtime_error("bench: `emot5 classify` over the texts failed (" + o_.executable + ")");
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  remove_tree(dir);
+  std::string command;
+  for (const auto& a : args) command += (command.empty() ? "" : " ") + a;
+  const double r = static_cast<double>(texts_.size()) / secs;
+  nlohmann::ordered_json j = {{"command", command}, {"seconds", secs}, {"texts_per_s", r},
+                              {"bench_batch_size", o_.clf.batch_size}};
+  if (default_batch_rate_ > 0) j["share_of_bench"] = r / default_batch_rate_;
+  return j;
+}
+
+nlohmann::ordered_json Bench::contended() {
+  const int bs = *std::max_element(o_.batch_sizes.begin(), o_.batch_sizes.end());
+  const Classifier& clf = first_classifier();
+  const double idle_before = rate(clf, bs);
+  const pid_t busy = ::fork();
+  if (busy == 0) {
+    volatile unsigned long spin = 0;
+    for (;;) spin = spin + 1;  // one busy process, as another job on the machine would be
+  }
+  if (busy < 0) throw std::runtime_error("bench --contended: cannot start the busy process");
+  double busy_rate = 0;
+  try {
+    busy_rate = rate(clf, bs);
+  } catch (...) {
+    ::kill(busy, SIGKILL);
+    ::waitpid(busy, nullptr, 0);
+    throw;
+  }
+  ::kill(busy, SIGKILL);
+  ::waitpid(busy, nullptr, 0);
+  const double idle_after = rate(clf, bs);
+  const double idle = (idle_before + idle_after) / 2;
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  return {{"precision", o_.precisions.at(0)}, {"batch_size", bs}, {"busy_processes", 1},
+          {"texts_per_s_idle", idle}, {"texts_per_s_contended", busy_rate}, {"contended_keeps", busy_rate / idle},
+          {"omp_wait", std::string("GOMP_SPINCOUNT=") + (spin ? spin : "unset") +
+                           " OMP_WAIT_POLICY=" + (policy ? policy : "unset")}};
 }
 
 nlohmann::ordered_json Bench::memory() const {

@@ -19,6 +19,8 @@ struct BenchOptions {
   std::vector<std::string> precisions = {"f32"};
   size_t limit = 0;           // the first N texts (0: all)
   size_t latency_texts = 200;
+  std::string executable;     // emot5 itself, for the end-to-end `classify` run (empty: none)
+  bool contended = false;     // also measure beside a busy process
 };
 
 class Bench {
@@ -31,6 +33,17 @@ class Bench {
   // One precision, in order (index 0 first): precision, measured_peak_gflop_per_s,
   // weights_in_use_mib, throughput[], latency_ms, and for later ones the agreement with the first.
   nlohmann::ordered_json measure(size_t index);
+  // These three load the first precision again (call them after memory(), whose peak RSS is then
+  // the main runs' own).
+  // The first precision at the largest batch size with greedy generation on: its texts/s and
+  // their share of the scores-only rate measured by measure(0) (call it first).
+  nlohmann::ordered_json generation_cost();
+  // `emot5 classify` with its defaults over the same texts (options.executable, as a child process,
+  // model load included): its texts/s and their share of measure(0)'s at the default batch size.
+  nlohmann::ordered_json end_to_end();
+  // The first precision at the largest batch size again, beside a busy loop on every core but one
+  // (a child process that this starts and ends): texts/s and their share of the idle rate.
+  nlohmann::ordered_json contended();
   // peak_rss_mib and rss_before_load_mib.
   nlohmann::ordered_json memory() const;
 
@@ -42,6 +55,11 @@ class Bench {
   double tokens_ = 0, flops_ = 0, rss_before_ = 0;
   int threads_ = 1;
   std::vector<Prediction> reference_;
+  std::optional<Classifier> extra_;  // the first precision's again, for the runs after measure()
+  double default_batch_rate_ = 0;  // measure(0)'s texts/s at the classifier's default batch size (0: not measured)
+
+  double rate(const Classifier& clf, int batch_size) const;  // texts/s over the texts
+  const Classifier& first_classifier();  // extra_, loaded on first use
 };
 
 }  // namespace emot5::app

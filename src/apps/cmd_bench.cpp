@@ -48,6 +48,33 @@ void print_precision(const nlohmann::ordered_json& r, const std::string& referen
   std::fflush(stdout);
 }
 
+void print_extras(const nlohmann::ordered_json& j) {
+  if (j.contains("generation")) {
+    const auto& g = j["generation"];
+    std::printf("generation (%s, batch %d): %.1f texts/s scores only, %.1f with greedy generation (%.0f%%)\n",
+                g["precision"].get<std::string>().c_str(), g["batch_size"].get<int>(),
+                g["texts_per_s_scores_only"].get<double>(), g["texts_per_s_with_generation"].get<double>(),
+                100.0 * g["generation_keeps"].get<double>());
+  }
+  if (j.contains("end_to_end") && !j["end_to_end"].is_null()) {
+    const auto& e = j["end_to_end"];
+    std::printf("end to end: %.1f texts/s in %.2f s, model load included", e["texts_per_s"].get<double>(),
+                e["seconds"].get<double>());
+    if (e.contains("share_of_bench"))
+      std::printf(", %.0f%% of the bench's batch %d", 100.0 * e["share_of_bench"].get<double>(),
+                  e["bench_batch_size"].get<int>());
+    std::printf("\n  %s\n", e["command"].get<std::string>().c_str());
+  }
+  if (j.contains("contended")) {
+    const auto& c = j["contended"];
+    std::printf("contended (%s, batch %d, one busy process): %.1f texts/s idle, %.1f beside it (%.0f%%; %s)\n",
+                c["precision"].get<std::string>().c_str(), c["batch_size"].get<int>(),
+                c["texts_per_s_idle"].get<double>(), c["texts_per_s_contended"].get<double>(),
+                100.0 * c["contended_keeps"].get<double>(), c["omp_wait"].get<std::string>().c_str());
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
@@ -69,7 +96,9 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       ->capture_default_str();
   cmd->add_option("--latency-texts", o->b.latency_texts, "Texts timed one by one for latency percentiles")
       ->capture_default_str();
-  cmd->add_flag("--generate", o->generate, "Also run greedy generation (the full head), as classify does by default");
+  cmd->add_flag("--generate", o->generate, "Run greedy generation (the full head) in every run, as classify --generate does");
+  cmd->add_flag("--contended", o->b.contended,
+                "Also measure the first precision beside a busy process that the bench starts and stops");
   cmd->add_option("--json", o->json_out, "Write the results as JSON to this file");
   for (int i = 0; i < argc; ++i) o->b.command += (i ? " " : "") + std::string(argv[i]);
   cmd->callback([o, run] {
@@ -78,6 +107,7 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       b.clf = o->m.clf;
       b.clf.generate = o->generate;
       b.model_dir = o->m.resolve();
+      b.executable = executable_dir().empty() ? "" : executable_dir() + "/emot5";
       Bench bench(b);
       nlohmann::ordered_json j = bench.setup();
       print_setup(j);
@@ -88,8 +118,13 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       }
       j["results"] = results;
       j.update(bench.memory());
-      std::printf("peak RSS of the process %.1f MiB (%s's own when it is the only precision)\n",
+      std::printf("peak RSS of the process %.1f MiB (%s's own when it is the only precision)\n\n",
                   j["peak_rss_mib"].get<double>(), b.precisions[0].c_str());
+      std::fflush(stdout);
+      j["generation"] = bench.generation_cost();
+      j["end_to_end"] = bench.end_to_end();
+      if (b.contended) j["contended"] = bench.contended();
+      print_extras(j);
       if (!o->json_out.empty()) write_file_atomic(o->json_out, j.dump(2) + "\n");
       return 0;
     };

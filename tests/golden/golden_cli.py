@@ -382,6 +382,39 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 2 and "--out" in err and ".svg" in err and not os.path.exists(os.path.join(tmp, "m.png")),
           f"plot-metrics --out x.png is refused: {code} {err}")
 
+# bench reports, within one run, each precision's share of its measured peak, generation's cost,
+# the end-to-end classify rate beside its own and, with --contended, the rate beside a busy
+# process. Only the report's content is checked here: speed targets live in benchmarks.
+with tempfile.TemporaryDirectory() as tmp:
+    texts = os.path.join(tmp, "texts.jsonl")
+    with open(texts, "w") as f:
+        for i in range(40):
+            f.write(json.dumps({"text": f"i feel number {i} today and it is " + "very " * (i % 7) + "strange"}) + "\n")
+    report = os.path.join(tmp, "bench.json")
+    code, out, err = run(["bench", "--model", model, "--data", texts, "--threads", "1", "--batch-sizes", "1,8",
+                          "--precisions", "f32,int8", "--latency-texts", "4", "--contended", "--json", report])
+    check(code == 0, f"bench: {code} {err[-500:]}")
+    if code == 0:
+        j = json.load(open(report))
+        for r in j["results"]:
+            check(r["measured_peak_gflop_per_s"] > 0 and all(0 < t["fraction_of_peak"] and t["texts_per_s"] > 0
+                                                           for t in r["throughput"]), f"bench {r['precision']} rates")
+        g = j["generation"]
+        check(g["texts_per_s_with_generation"] > 0 and g["texts_per_s_scores_only"] > 0 and
+              abs(g["generation_keeps"] - g["texts_per_s_with_generation"] / g["texts_per_s_scores_only"]) < 1e-9,
+              f"bench generation: {g}")
+        e = j["end_to_end"]
+        check(e["texts_per_s"] > 0 and " classify " in e["command"] and "share_of_bench" not in e,
+              f"bench end to end (batch sizes 1,8 hold not the default 32): {e}")
+        c = j["contended"]
+        check(c["busy_processes"] == 1 and c["texts_per_s_contended"] > 0 and
+              "GOMP_SPINCOUNT=1000" in c["omp_wait"], f"bench contended: {c}")
+        for words in ["generation (f32, batch 8)", "end to end:", "contended (f32, batch 8, one busy process)", "of peak"]:
+            check(words in out, f"bench prints {words!r}")
+    # No busy process outlives the bench.
+    left = subprocess.run(["pgrep", "-f", "emot5 bench --model " + model], capture_output=True, text=True).stdout.split()
+    check(left == [], f"bench left processes: {left}")
+
 # make-formula-model writes the full-size flan-t5-small-formula checkpoint; loading it back through
 # the CLI must reproduce HF's greedy generations for the reference texts.
 with tempfile.TemporaryDirectory() as tmp:
