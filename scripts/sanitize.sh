@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sanitizer builds without the trainer (the sanitizers do not cover libtorch):
+# Sanitizer builds without the trainer and the Python module (the sanitizers cover neither libtorch
+# nor a module loaded into an uninstrumented python):
 #   asan: AddressSanitizer + UBSan into build-asan/, running the unit, parity and golden tests;
 #   tsan: ThreadSanitizer into build-tsan/, running the batcher's and the server's unit tests and the
 #         server end to end (golden_serve, golden_serve_api); its reports are printed when one fails.
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(asan tsan)
 configure() {  # DIR FLAGS
-  cmake -S . -B "$1" -G Ninja -DEMOT5_BUILD_TRAINER=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B "$1" -G Ninja -DEMOT5_BUILD_TRAINER=OFF -DEMOT5_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS="$2" -DCMAKE_CXX_FLAGS="$2" -DCMAKE_EXE_LINKER_FLAGS="$2" -DCMAKE_SHARED_LINKER_FLAGS="$2" >/dev/null
 }
 for kind in "${kinds[@]}"; do

@@ -7,7 +7,11 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES=(g++ cmake ninja-build pkg-config python3
   libdnnl-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libboost-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libtorch-dev libopenblas0-openmp)
+  libgtest-dev libgmock-dev libbenchmark-dev libtorch-dev libopenblas0-openmp
+  python3-dev pybind11-dev python3-pybind11 python3-venv python3-pip python3-setuptools python3-wheel
+  python3-numpy python3-pandas python3-dask python3-distributed)
+# The python3-* packages build and test the Python package (python/, pyproject.toml) with Debian's
+# /usr/bin/python3: `pip install --no-build-isolation .` needs no network.
 # libopenblas0-openmp gives libtorch an optimized BLAS (without it Debian falls back to the
 # reference BLAS, about 20 times slower for training).
 missing=()

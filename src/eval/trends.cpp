@@ -175,13 +175,14 @@ bool TrendTable::fill_gaps(Period p, size_t max_periods) {
   return true;
 }
 
-void TrendTable::add(const std::string& period, int label_index) {
+void TrendTable::add(const std::string& period, int label_index, int64_t count) {
   if (label_index < 0 || static_cast<size_t>(label_index) >= labels_.size())
     throw std::invalid_argument("label index " + std::to_string(label_index) + " out of range");
+  if (count < 0) throw std::invalid_argument("a negative count of texts: " + std::to_string(count));
   auto& row = counts_[period];
   if (row.empty()) row.assign(labels_.size(), 0);
-  ++row[static_cast<size_t>(label_index)];
-  ++total_;
+  row[static_cast<size_t>(label_index)] += count;
+  total_ += count;
 }
 
 namespace {

@@ -32,7 +32,7 @@ std::string next_period_key(const std::string& key, Period p);
 class TrendTable {
  public:
   explicit TrendTable(std::vector<std::string> labels) : labels_(std::move(labels)) {}
-  void add(const std::string& period, int label_index);
+  void add(const std::string& period, int label_index, int64_t count = 1);  // count texts at once
   const std::vector<std::string>& labels() const { return labels_; }
   // Per period (in time order): how many texts had each label.
   const std::map<std::string, std::vector<int64_t>>& counts() const { return counts_; }
