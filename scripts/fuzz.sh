@@ -11,7 +11,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors config tokenizer readers timestamp server c_api)
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DEMOT5_BUILD_TESTS=OFF -DEMOT5_BUILD_TRAINER=OFF -DEMOT5_BUILD_FUZZERS=ON \
+  -DEMOT5_BUILD_TESTS=OFF -DEMOT5_BUILD_TRAINER=OFF -DEMOT5_BUILD_PYTHON=OFF -DEMOT5_BUILD_FUZZERS=ON \
   -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
