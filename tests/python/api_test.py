@@ -17,20 +17,12 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
 from checks import check, finish  # noqa: E402
+from reference import cli_rows  # noqa: E402
 
 import emot5  # noqa: E402
 
 EMOT5, SRC = sys.argv[1], sys.argv[2]
-TEST = os.path.join(SRC, "data", "emotion", "test.jsonl")
-rows = [json.loads(line) for line in open(TEST)]
-texts = [r["text"] for r in rows]
-env = dict(os.environ)
-env.pop("EMOT5_MODEL", None)
-p = subprocess.run([EMOT5, "classify", "--input", TEST, "--format", "jsonl", "--threads", "2"], capture_output=True,
-                   text=True, env=env, timeout=600)
-check(p.returncode == 0, f"emot5 classify: {p.stderr[-500:]}")
-cli = [json.loads(line) for line in p.stdout.splitlines()]
-check(len(cli) == len(texts), f"classify answered {len(cli)} of {len(texts)} rows")
+texts, env, cli = cli_rows(EMOT5, SRC, threads=2)
 
 clf = emot5.Classifier(threads=2)
 labels = clf.labels

@@ -20,6 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
 from checks import check, finish  # noqa: E402
+from reference import cli_rows  # noqa: E402
 
 import dask  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
@@ -35,14 +36,7 @@ def main():
     # The workers are processes that multiprocessing spawns: they import this file as a module, so
     # everything runs under main().
     EMOT5, SRC = sys.argv[1], sys.argv[2]
-    TEST = os.path.join(SRC, "data", "emotion", "test.jsonl")
-    texts = [json.loads(line)["text"] for line in open(TEST)]
-    env = dict(os.environ)
-    env.pop("EMOT5_MODEL", None)
-    p = subprocess.run([EMOT5, "classify", "--input", TEST, "--format", "jsonl", "--threads", "1"], capture_output=True,
-                       text=True, env=env, timeout=600)
-    check(p.returncode == 0, f"emot5 classify: {p.stderr[-500:]}")
-    cli = [json.loads(line) for line in p.stdout.splitlines()]
+    texts, env, cli = cli_rows(EMOT5, SRC, threads=1)
     want = np.array([[c["scores"][l] for l in LABELS] for c in cli], dtype=np.float32)
     want_labels = [c["label"] for c in cli]
     stamps = [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(len(texts))]
