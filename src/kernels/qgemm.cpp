@@ -1,14 +1,11 @@
 // int8 matrix products (see qgemm.h).
 #include "kernels/qgemm.h"
 
-#include <oneapi/dnnl/dnnl.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "kernels/foreign.h"
 #include "kernels/simd.h"
 
 namespace emot5::kernels {
