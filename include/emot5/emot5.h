@@ -73,6 +73,10 @@ class Classifier {
   // The same with every prediction's log_probs filled, also on the fast path (which then
   // multiplies the whole head once, for the vocabulary's normalizer).
   std::vector<Prediction> classify_batch(const std::vector<std::string>& texts, int batch_size, bool log_probs) const;
+  // The same, with greedy generation (Prediction::generated) in this call when `generate` is true,
+  // as options().generate gives it in every call.
+  std::vector<Prediction> classify_batch(const std::vector<std::string>& texts, int batch_size, bool log_probs,
+                                         bool generate) const;
   std::vector<Generation> generate(const std::vector<std::string>& texts, int max_new_tokens) const;
   TokenizedText tokenize(std::string_view text) const;
 

@@ -35,7 +35,7 @@ Batcher::~Batcher() {
 std::vector<Prediction> Batcher::classify(std::vector<std::string> texts) {
   auto result = std::make_shared<std::promise<std::vector<Prediction>>>();
   auto future = result->get_future();
-  submit(std::move(texts), false, [result](std::vector<Prediction> preds, std::exception_ptr error, const Timing&) {
+  submit(std::move(texts), {}, [result](std::vector<Prediction> preds, std::exception_ptr error, const Timing&) {
     if (error)
       result->set_exception(error);
     else
@@ -44,11 +44,11 @@ std::vector<Prediction> Batcher::classify(std::vector<std::string> texts) {
   return future.get();
 }
 
-void Batcher::submit(std::vector<std::string> texts, bool log_probs, Done done) {
+void Batcher::submit(std::vector<std::string> texts, Needs needs, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) throw std::logic_error("Batcher: submit after shutdown began");
-    queue_.push_back(Job{std::move(texts), log_probs, std::move(done), std::chrono::steady_clock::now()});
+    queue_.push_back(Job{std::move(texts), needs, std::move(done), std::chrono::steady_clock::now()});
     // Under the lock: once it is released, the job may be answered and the Batcher destroyed.
     wake_.notify_one();
   }
@@ -65,7 +65,7 @@ void Batcher::work() {
   for (;;) {
     std::vector<Job> jobs;
     std::vector<std::string> texts;
-    bool log_probs = false;
+    Needs needs;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -76,7 +76,8 @@ void Batcher::work() {
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
         for (auto& t : jobs.back().texts) texts.push_back(std::move(t));
-        log_probs = log_probs || jobs.back().log_probs;
+        needs.log_probs = needs.log_probs || jobs.back().needs.log_probs;
+        needs.generate = needs.generate || jobs.back().needs.generate;
       }
       stats_.requests += jobs.size();
       stats_.texts += texts.size();
@@ -87,7 +88,7 @@ void Batcher::work() {
     Timing timing;
     timing.pass_texts = texts.size();
     try {
-      std::vector<Prediction> preds = texts.empty() ? std::vector<Prediction>{} : run_(texts, log_probs);
+      std::vector<Prediction> preds = texts.empty() ? std::vector<Prediction>{} : run_(texts, needs);
       if (preds.size() != texts.size())
         throw std::logic_error("Batcher: " + std::to_string(preds.size()) + " predictions for " +
                                std::to_string(texts.size()) + " texts");

@@ -23,10 +23,15 @@ namespace emot5::app {
 
 class Batcher {
  public:
-  // run: classifies texts in order (Classifier::classify_batch), with every prediction's
-  // log_probs filled when `log_probs` is true; called on the workers only, by several at once
-  // when workers > 1.
-  using Run = std::function<std::vector<Prediction>(const std::vector<std::string>&, bool log_probs)>;
+  // What a pass must compute beyond the labels' probabilities: every prediction's log_probs,
+  // and greedy generation (Prediction::generated). A pass does what any of its requests asks.
+  struct Needs {
+    bool log_probs = false;
+    bool generate = false;
+  };
+  // run: classifies texts in order (Classifier::classify_batch) with what `needs` says; called
+  // on the workers only, by several at once when workers > 1.
+  using Run = std::function<std::vector<Prediction>(const std::vector<std::string>&, const Needs& needs)>;
 
   // What a request's pass cost it: the time it waited in the queue, the time its pass ran, and
   // the texts in that pass (its own and those it was joined with).
@@ -46,9 +51,8 @@ class Batcher {
 
   // Blocks until the texts' pass has run; rethrows what `run` threw for it.
   std::vector<Prediction> classify(std::vector<std::string> texts);
-  // Queues the texts and returns at once; `done` runs when their pass has. A pass fills
-  // log_probs when any of its requests asks for them.
-  void submit(std::vector<std::string> texts, bool log_probs, Done done);
+  // Queues the texts and returns at once; `done` runs when their pass has.
+  void submit(std::vector<std::string> texts, Needs needs, Done done);
 
   struct Stats {
     uint64_t requests = 0, texts = 0, passes = 0;  // taken into passes so far
@@ -59,7 +63,7 @@ class Batcher {
  private:
   struct Job {
     std::vector<std::string> texts;
-    bool log_probs = false;
+    Needs needs;
     Done done;
     std::chrono::steady_clock::time_point queued;
   };

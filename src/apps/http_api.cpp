@@ -156,6 +156,10 @@ ModelRequest parse_classify(std::string_view body, const ApiLimits& limits) {
   req.shape = ApiShape::Classify;
   const bool one = j.contains("text");
   if (one == j.contains("texts")) throw ApiError(400, "validation", "give either \"text\" or \"texts\"");
+  if (const auto g = j.find("generate"); g != j.end() && !g->is_null()) {
+    if (!g->is_boolean()) throw ApiError(400, "validation", "\"generate\" is not true, false or null");
+    req.generate = g->get<bool>();
+  }
   auto text = [](const Json& v, const std::string& where) {
     if (!v.is_string()) throw ApiError(400, "validation", where + " is not a string");
     return v.get<std::string>();

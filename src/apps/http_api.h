@@ -5,7 +5,9 @@
 //   the Hugging Face Inference API's text classification: POST /hf and POST /models/{name}
 //     {"inputs": "t" | ["t1", ...], "parameters": {"top_k": k, "function_to_apply": "softmax" | "none"}}
 //     -> [[{"label", "score"}, ...], ...], one list per input (huggingface_hub's InferenceClient)
-//   emot5's own: POST /classify {"text"} | {"texts"} -> a prediction | {"predictions": [...]}
+//   emot5's own: POST /classify {"text"} | {"texts"}, optional "generate": bool
+//     -> a prediction | {"predictions": [...]}; with "generate": true (or serve --generate) each
+//     prediction also holds "generated", the greedy generation's text
 // Errors are TEI's body, {"error": "...", "error_type": "..."}, with TEI's status codes.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -40,6 +42,7 @@ struct ModelRequest {
   bool raw_scores = false;  // scores are the labels' summed token log-probabilities
   bool truncate = true;     // false: a text over the token limit is refused with 413
   size_t top_k = 0;         // HF: entries per text (0: every label)
+  bool generate = false;    // /classify: also run greedy generation ("generated" in the answer)
 };
 
 struct ApiLimits {

@@ -246,7 +246,7 @@ class Session : public std::enable_shared_from_this<Session> {
     counted_ = true;
     auto self = shared_from_this();
     auto shared_call = std::make_shared<ModelRequest>(std::move(call));
-    sh_.batcher->submit(shared_call->texts, shared_call->raw_scores,
+    sh_.batcher->submit(shared_call->texts, {shared_call->raw_scores, shared_call->generate},
                         [self, shared_call, name](std::vector<Prediction> preds, std::exception_ptr error,
                                                   const Batcher::Timing& t) {
                           self->answer_model(*shared_call, std::move(preds), error, t, name);
@@ -261,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Response res;
     try {
       if (error) std::rethrow_exception(error);
-      res = json_response(http::status::ok, answer(call, preds, sh_.clf->labels(), sh_.clf->options().generate,
+      res = json_response(http::status::ok, answer(call, preds, sh_.clf->labels(), sh_.clf->options().generate || call.generate,
                                                    sh_.limits.max_input_tokens));
     } catch (const ApiError& e) {
       res = error_response(e.status, e.type, e.what());
@@ -392,8 +392,8 @@ void load(Shared& sh) {
   const Classifier& clf = *sh.clf;
   const int batch_size = clf.options().batch_size;
   sh.batcher = std::make_unique<Batcher>(
-      [&clf, batch_size](const std::vector<std::string>& texts, bool log_probs) {
-        return clf.classify_batch(texts, batch_size, log_probs);
+      [&clf, batch_size](const std::vector<std::string>& texts, const Batcher::Needs& needs) {
+        return clf.classify_batch(texts, batch_size, needs.log_probs, needs.generate);
       },
       static_cast<size_t>(batch_size), sh.plan.passes, !sh.o.no_batching);
   ServerFacts facts;

@@ -42,7 +42,9 @@ struct Classifier::Impl {
     if (truncated) *truncated = cut;
     return cut ? tok->encode(text, opt.max_input_tokens) : ids;
   }
-  void classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out, bool log_probs = false) const;
+  // generate: greedy generation too (options' generate, or the call's).
+  void classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out, bool log_probs,
+                      bool generate) const;
   void finish(Prediction& p, const std::vector<double>& log_probs) const;
 };
 
@@ -85,7 +87,7 @@ void Classifier::Impl::finish(Prediction& p, const std::vector<double>& log_prob
 }
 
 void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs, Prediction* const* out,
-                                      bool want_log_probs) const {
+                                      bool want_log_probs, bool generate) const {
   const int B = static_cast<int>(seqs.size());
   const T5Config& c = model->config();
   const int V = c.vocab_size, D = c.d_model;
@@ -102,7 +104,7 @@ void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs,
         for (size_t l = 0; l < NL; ++l) log_probs[b][l] = row[labels.tokens[l][0]] - lse;
       }
     };
-    if (opt.generate) {
+    if (generate) {
       const auto gen = model->generate(enc, opt.max_new_tokens, score_full);
       for (int b = 0; b < B; ++b) {
         out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
@@ -147,7 +149,7 @@ void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs,
         std::fill(in.begin(), in.end(), t[k]);
       }
     }
-    if (opt.generate) {
+    if (generate) {
       const auto gen = model->generate(enc, opt.max_new_tokens);
       for (int b = 0; b < B; ++b) {
         out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
@@ -200,7 +202,7 @@ Prediction Classifier::classify(std::string_view text) const {
   Prediction p;
   Prediction* out[] = {&p};
   bool truncated = false;
-  impl_->classify_chunk({impl_->encode(text, &truncated)}, out);
+  impl_->classify_chunk({impl_->encode(text, &truncated)}, out, false, impl_->opt.generate);
   p.truncated = truncated;
   return p;
 }
@@ -215,6 +217,11 @@ std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string
 
 std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts, int batch_size,
                                                    bool log_probs) const {
+  return classify_batch(texts, batch_size, log_probs, false);
+}
+
+std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts, int batch_size,
+                                                   bool log_probs, bool generate) const {
   if (batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
   kernels::set_num_threads(impl_->opt.threads);
   std::vector<std::vector<int>> seqs(texts.size());
@@ -227,7 +234,7 @@ std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string
       chunk.push_back(std::move(seqs[i]));
       dst.push_back(&out[i]);
     }
-    impl_->classify_chunk(chunk, dst.data(), log_probs);
+    impl_->classify_chunk(chunk, dst.data(), log_probs, generate || impl_->opt.generate);
   });
   return out;
 }

@@ -39,6 +39,14 @@ p = subprocess.run([EMOT5, "classify", "--model", MODEL, "--format", "jsonl"] + 
 want = [json.loads(l) for l in p.stdout.decode().splitlines()]
 for w in want:
     w.pop("text")
+# With --generate, each line also holds the greedy generation's text.
+p = subprocess.run([EMOT5, "classify", "--model", MODEL, "--format", "jsonl", "--generate"] + TEXTS,
+                   capture_output=True, env=env)
+want_generated = [json.loads(l) for l in p.stdout.decode().splitlines()]
+for w in want_generated:
+    w.pop("text")
+check(all("generated" in w for w in want_generated) and not any("generated" in w for w in want),
+      f"classify --generate: {want_generated}")
 
 srv = subprocess.Popen([EMOT5, "serve", "--model", MODEL, "--port", "0", "--threads", "1", "--max-texts", "8",
                         "--payload-limit", "100000", "--log"], stderr=subprocess.PIPE, env=env)
@@ -66,6 +74,12 @@ try:
     status, got = post(port, {"texts": TEXTS})
     check(status == 200 and len(got["predictions"]) == len(TEXTS) and
           all(same(g, w) for g, w in zip(got["predictions"], want)), f"batch: {status} {got}")
+    # "generate": true: this request's answers carry "generated", equal to classify --generate's.
+    status, got = post(port, {"texts": TEXTS, "generate": True})
+    check(status == 200 and all(same(g, w) for g, w in zip(got["predictions"], want_generated)),
+          f"generate: true: {status} {got} vs {want_generated}")
+    status, got = post(port, {"text": TEXTS[0], "generate": "yes"})
+    check(status == 400 and "generate" in got.get("error", ""), f"generate: 'yes': {status} {got}")
 
     # Concurrent clients get the same answers.
     results, lock = [], threading.Lock()
@@ -84,8 +98,9 @@ try:
     check(len(results) == 32 and all(results), f"concurrent requests: {results.count(True)}/32 right")
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as r:
         served = json.loads(r.read()).get("served", {})
-    # 1 + 1 + 32 requests holding 1 + 5 + 32 texts; concurrent ones may share passes.
-    check(served.get("requests") == 34 and served.get("texts") == 38 and 1 <= served.get("passes", 0) <= 34 and
+    # 1 + 1 + 1 + 32 requests holding 1 + 5 + 5 + 32 texts (the bad one never reaches the model);
+    # concurrent ones may share passes.
+    check(served.get("requests") == 35 and served.get("texts") == 43 and 1 <= served.get("passes", 0) <= 35 and
           served.get("waiting") == 0, f"/health served: {served}")
 
     for body, raw, status_want, words in [

@@ -67,7 +67,7 @@ std::vector<std::string> labels(const std::vector<Prediction>& ps) {
 
 TEST(Batcher, JoinsWaitingRequestsIntoOnePass) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8);
+  Batcher b([&](const std::vector<std::string>& t, const Batcher::Needs&) { return model.run(t); }, 8);
   std::vector<std::string> got_a, got_b, got_c, got_d;
   std::thread ta([&] { got_a = labels(b.classify({"a"})); });
   model.wait_first_pass();  // "a" runs alone and is held
@@ -100,25 +100,26 @@ TEST(Batcher, JoinsWaitingRequestsIntoOnePass) {
 TEST(Batcher, SubmitCallsBackWithTheTimingAndAsksForLogProbsWhenARequestDoes) {
   FakeModel model;
   std::mutex mu;
-  std::vector<bool> asked;
+  std::vector<bool> asked, generated;
   Batcher b(
-      [&](const std::vector<std::string>& t, bool log_probs) {
+      [&](const std::vector<std::string>& t, const Batcher::Needs& needs) {
         {
           std::lock_guard<std::mutex> lock(mu);
-          asked.push_back(log_probs);
+          asked.push_back(needs.log_probs);
+          generated.push_back(needs.generate);
         }
         return model.run(t);
       },
       8);
   std::promise<Batcher::Timing> first, second, third;
   std::vector<std::string> got;
-  b.submit({"a"}, false, [&](std::vector<Prediction>, std::exception_ptr, const Batcher::Timing& t) { first.set_value(t); });
+  b.submit({"a"}, {}, [&](std::vector<Prediction>, std::exception_ptr, const Batcher::Timing& t) { first.set_value(t); });
   model.wait_first_pass();
-  b.submit({"b"}, false, [&](std::vector<Prediction> p, std::exception_ptr e, const Batcher::Timing& t) {
+  b.submit({"b"}, {false, true}, [&](std::vector<Prediction> p, std::exception_ptr e, const Batcher::Timing& t) {
     got = e ? std::vector<std::string>{"error"} : labels(p);
     second.set_value(t);
   });
-  b.submit({"c1", "c2"}, true, [&](std::vector<Prediction>, std::exception_ptr, const Batcher::Timing& t) {
+  b.submit({"c1", "c2"}, {true, false}, [&](std::vector<Prediction>, std::exception_ptr, const Batcher::Timing& t) {
     third.set_value(t);
   });
   wait_for_queue(b, 2);
@@ -132,12 +133,13 @@ TEST(Batcher, SubmitCallsBackWithTheTimingAndAsksForLogProbsWhenARequestDoes) {
   EXPECT_GE(t1.inference_s, 0.04);  // the held pass itself
   EXPECT_EQ(got, (std::vector<std::string>{"b"}));
   std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(asked, (std::vector<bool>{false, true}));
+  EXPECT_EQ(asked, (std::vector<bool>{false, true}));      // the pass of b and c: c asked
+  EXPECT_EQ(generated, (std::vector<bool>{false, true}));  // and b asked for generation
 }
 
 TEST(Batcher, PassesHoldAtMostMaxTextsButALargerRequestGoesAlone) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 3);
+  Batcher b([&](const std::vector<std::string>& t, const Batcher::Needs&) { return model.run(t); }, 3);
   std::thread ta([&] { b.classify({"a"}); });
   model.wait_first_pass();
   std::thread tb([&] { b.classify({"b1", "b2"}); });
@@ -160,7 +162,7 @@ TEST(Batcher, PassesHoldAtMostMaxTextsButALargerRequestGoesAlone) {
 
 TEST(Batcher, AnErrorReachesEveryRequestOfItsPassAndTheNextPassRuns) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8);
+  Batcher b([&](const std::vector<std::string>& t, const Batcher::Needs&) { return model.run(t); }, 8);
   std::thread ta([&] { b.classify({"a"}); });
   model.wait_first_pass();
   std::string err_b, err_c;
@@ -181,7 +183,7 @@ TEST(Batcher, AnErrorReachesEveryRequestOfItsPassAndTheNextPassRuns) {
 
 TEST(Batcher, WithTwoWorkersASecondPassRunsBesideAHeldOne) {
   FakeModel model;
-  Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8, 2);
+  Batcher b([&](const std::vector<std::string>& t, const Batcher::Needs&) { return model.run(t); }, 8, 2);
   std::thread ta([&] { b.classify({"a"}); });
   model.wait_first_pass();  // held on one worker
   std::atomic<bool> b_done{false};
@@ -203,7 +205,7 @@ TEST(Batcher, ShutdownFinishesQueuedRequests) {
   std::vector<std::string> got_b;
   std::thread ta, tb, releaser;
   {
-    Batcher b([&](const std::vector<std::string>& t, bool) { return model.run(t); }, 8);
+    Batcher b([&](const std::vector<std::string>& t, const Batcher::Needs&) { return model.run(t); }, 8);
     ta = std::thread([&] { b.classify({"a"}); });
     model.wait_first_pass();
     tb = std::thread([&] { got_b = labels(b.classify({"b"})); });

@@ -130,6 +130,17 @@ TEST(HttpApi, ClassifyKeepsItsOwnShapeAnd400s) {
   const auto j = nlohmann::json::parse(answer(one, {pred({0.2f, 0.7f, 0.1f})}, kLabels, false, 512));
   EXPECT_EQ(j["label"], "joy");
   EXPECT_NEAR(j["scores"]["love"].get<double>(), 0.1, 1e-6);
+  EXPECT_FALSE(one.generate);
+  EXPECT_FALSE(j.contains("generated"));
+  // "generate": true asks this request's pass for greedy generation, and the answer carries it.
+  const auto gen = parse_classify(R"({"texts": ["a"], "generate": true})", ApiLimits{});
+  EXPECT_TRUE(gen.generate);
+  Prediction p = pred({0.2f, 0.7f, 0.1f});
+  p.generated = "joy";
+  const auto jg = nlohmann::json::parse(answer(gen, {p}, kLabels, gen.generate, 512));
+  EXPECT_EQ(jg["predictions"][0]["generated"], "joy");
+  EXPECT_FALSE(parse_classify(R"({"text": "a", "generate": null})", ApiLimits{}).generate);
+  EXPECT_EQ(status_of([] { parse_classify(R"({"text": "a", "generate": "yes"})", ApiLimits{}); }), 400);
   EXPECT_EQ(status_of([] { parse_classify(R"({"text": 1})", ApiLimits{}); }), 400);
   EXPECT_EQ(status_of([] { parse_classify("{\"text\": \"\xff\"}", ApiLimits{}); }), 400);
   EXPECT_EQ(status_of([] {
