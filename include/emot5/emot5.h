@@ -29,8 +29,8 @@ struct ClassifierOptions {
   int max_new_tokens = 8;     // greedy generation budget
   bool slow_tokenizer = false;  // reproduce HF's slow T5Tokenizer instead of the fast one
   // "f32"; "bf16": linear layers with bf16 weights and activations rounded to bf16, f32 sums;
-  // or "int8": linear layers with int8 weights (per-row scales) and activations quantized on the
-  // fly, except T5's FFN output projection. Embeddings and head stay f32.
+  // or "int8": linear layers with int8 weights (per-row scales) and activations quantized per row
+  // on the fly. Embeddings and head stay f32.
   std::string precision = "f32";
 };
 

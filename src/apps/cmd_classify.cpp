@@ -30,7 +30,7 @@ void ModelOptions::add_to(CLI::App* cmd) {
       ->capture_default_str();
   cmd->add_option("--batch-size", clf.batch_size, "Texts per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--slow-tokenizer", clf.slow_tokenizer, "Tokenize as HF's slow T5Tokenizer (drops trailing spaces)");
-  cmd->add_option("--precision", clf.precision, "f32, bf16 or int8 (bf16: every linear layer; int8: all but the FFN output; head in f32)")
+  cmd->add_option("--precision", clf.precision, "f32, bf16 or int8 (every linear layer; embeddings and head in f32)")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "bf16", "int8"}));
 }

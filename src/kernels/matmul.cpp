@@ -11,10 +11,12 @@
 #include <string>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "io/tensor.h"
 #include "kernels/foreign.h"
+#include "kernels/quantize_body.h"
 #include "kernels/simd.h"
 #include "kernels/threads.h"
 
@@ -33,27 +35,6 @@ EMOT5_INLINE void f32_to_bf16_body(const float* x, long n, uint16_t* out) {
 }
 EMOT5_VERSIONS(void, f32_to_bf16, (const float* x, long n, uint16_t* out), (x, n, out))
 
-EMOT5_INLINE float quantize_s8_body(const float* __restrict x, int K, int8_t* __restrict out) {
-  float mx = 0.0f;
-#pragma omp simd reduction(max : mx)
-  for (int k = 0; k < K; ++k) {
-    const float a = std::fabs(x[k]);
-    mx = a > mx ? a : mx;
-  }
-  const float s = mx > 0 ? mx / 127.0f : 1.0f;
-  const float inv = 1.0f / s;
-  // Adding and taking away 1.5 · 2^23 rounds |v| <= 127 to the nearest integer, ties to even,
-  // as nearbyint does in the default rounding mode, and (unlike nearbyint) vectorizes; so do
-  // these comparisons, where std::min and std::max did not.
-  constexpr float kRound = 12582912.0f;
-  for (int k = 0; k < K; ++k) {
-    float v = x[k] * inv;
-    v = v < -127.0f ? -127.0f : v;
-    v = v > 127.0f ? 127.0f : v;
-    out[k] = static_cast<int8_t>(static_cast<int>((v + kRound) - kRound));
-  }
-  return s;
-}
 EMOT5_VERSIONS(float, quantize_s8, (const float* x, int K, int8_t* out), (x, K, out))
 
 // y = t · s + beta · y (t may be y itself when beta is 0).
@@ -167,6 +148,10 @@ struct PackedMatrix::Impl {
   mutable std::mutex mu;
   mutable std::vector<std::unique_ptr<dnnl::memory>> other_layouts;
 
+  // Runs the cached kernel for (M, N, K, accumulate) from dense src rows into dense dst rows
+  // (with s8, the weight's row scales as the post-op's operand), and waits for it.
+  void run(int M, int N, int K, bool accumulate, const void* src_data, float* dst_data) const;
+
   dnnl::memory plain(int N, int K) const {  // the (N, K) row-major weight as the (K, N) matrix
     return dnnl::memory({{K, N}, type, {1, K}}, cpu_engine(), const_cast<int8_t*>(plain_s8.data()));
   }
@@ -230,6 +215,25 @@ size_t PackedMatrix::bytes() const {
   return n;
 }
 
+void PackedMatrix::Impl::run(int M, int N, int K, bool accumulate, const void* src_data, float* dst_data) const {
+  thread_local std::vector<uint8_t> scratch;
+  thread_local dnnl::stream stream(cpu_engine());
+  const ForeignCall foreign;
+  const auto k = shared_kernel(type, M, N, K, accumulate);
+  const dnnl::memory& weights = weights_for(k->wei, N, K);
+  if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
+  const auto& eng = cpu_engine();
+  const dnnl::memory src(k->src, eng, const_cast<void*>(src_data)), dst(k->dst, eng, dst_data);
+  const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, pad}};
+  if (type == dt::s8)
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 dnnl::memory({{1, N}, dt::f32, {N, 1}}, eng, const_cast<float*>(row_scale.data())));
+  k->prim.execute(stream, args);
+  stream.wait();
+}
+
 void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, float beta) const {
   if (M == 0 || rows_ == 0) return;
   if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply: beta must be 0 or 1");
@@ -250,11 +254,9 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
   }
   thread_local std::vector<uint16_t> xb;
   thread_local std::vector<float> xf, yf;
-  thread_local std::vector<uint8_t> scratch;
-  thread_local dnnl::stream stream(cpu_engine());
   // The packed layout serves dense rows only (oneDNN picks another layout for strided ones):
   // strided x is gathered, and a strided y goes through a dense buffer.
-  void* src_data = const_cast<float*>(x);
+  const void* src_data = x;
   if (type_ == WeightType::Bf16) {
     xb.resize(static_cast<size_t>(M) * K);
     uint16_t* const xb_p = xb.data();  // not the thread_local name inside the lambda: workers have their own
@@ -272,19 +274,7 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
     yf.resize(static_cast<size_t>(M) * N);
     dst_data = yf.data();
   }
-  const bool accumulate_in_place = beta != 0.0f && ldy == N;
-  {
-    const ForeignCall foreign;
-    const auto k = shared_kernel(impl_->type, M, N, K, accumulate_in_place);
-    const dnnl::memory& weights = impl_->weights_for(k->wei, N, K);
-    if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
-    const auto& eng = cpu_engine();
-    const dnnl::memory src(k->src, eng, src_data), dst(k->dst, eng, dst_data);
-    const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
-    k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
-                             {DNNL_ARG_SCRATCHPAD, pad}});
-    stream.wait();
-  }
+  impl_->run(M, N, K, beta != 0.0f && ldy == N, src_data, dst_data);
   if (ldy != N)
     for (int m = 0; m < M; ++m) {
       float* yr = y + static_cast<size_t>(m) * ldy;
@@ -300,8 +290,6 @@ void PackedMatrix::multiply_quantized(int M, const int8_t* xq, const float* x_sc
   if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply_quantized: beta must be 0 or 1");
   const int N = rows_, K = cols_;
   thread_local std::vector<float> yf;
-  thread_local std::vector<uint8_t> scratch;
-  thread_local dnnl::stream stream(cpu_engine());
   // oneDNN writes acc · w_scale; the rows are then scaled by x_scale, in place when y is dense
   // and not accumulated into, else from a dense buffer into y.
   const bool in_place = beta == 0.0f && ldy == N;
@@ -310,23 +298,12 @@ void PackedMatrix::multiply_quantized(int M, const int8_t* xq, const float* x_sc
     yf.resize(static_cast<size_t>(M) * N);
     dst_data = yf.data();
   }
-  {
-    const ForeignCall foreign;
-    const auto k = shared_kernel(dt::s8, M, N, K, false);
-    const dnnl::memory& weights = impl_->weights_for(k->wei, N, K);
-    if (scratch.size() < std::max<size_t>(1, k->scratch)) scratch.resize(std::max<size_t>(1, k->scratch));
-    const auto& eng = cpu_engine();
-    const dnnl::memory src(k->src, eng, const_cast<int8_t*>(xq)), dst(k->dst, eng, dst_data);
-    const dnnl::memory pad(k->scratch_desc, eng, scratch.data());
-    const dnnl::memory wscale({{1, N}, dt::f32, {N, 1}}, eng, const_cast<float*>(impl_->row_scale.data()));
-    k->prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
-                             {DNNL_ARG_SCRATCHPAD, pad}, {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wscale}});
-    stream.wait();
-  }
+  impl_->run(M, N, K, false, xq, dst_data);
+  if (in_place && x_scale == nullptr) return;
   const float* t = dst_data;
   parallel_chunks(M, std::max(1, 4096 / N), std::max(1, 32768 / N), [&](long m0, long m1) {
     for (long m = m0; m < m1; ++m)
-      scale_row(t + static_cast<size_t>(m) * N, N, x_scale[m], beta, y + static_cast<size_t>(m) * ldy);
+      scale_row(t + static_cast<size_t>(m) * N, N, x_scale ? x_scale[m] : 1.0f, beta, y + static_cast<size_t>(m) * ldy);
   });
 }
 

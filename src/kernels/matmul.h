@@ -4,8 +4,9 @@
 // every call, which at 25 rows costs as much as the product. Weights are f32, bf16 or int8:
 // - bf16: activations are rounded to bf16 per product and sums stay f32;
 // - int8: symmetric, one scale per output row; activations are quantized to int8 per row (one
-//   scale a row) as they are read, sums are int32, and both scales are applied in the product's
-//   output stage (oneDNN's output scales and a binary post-op), not in a pass of their own.
+//   scale a row), by the layer that produces them where it can (kernels/ops.h), else as they are
+//   read; sums are int32; the weight's scales are applied in the product's output stage (a
+//   binary post-op), the activations' as its rows are stored or by the layer that reads them.
 // Legend: M rows of x and y, N output rows of the weight (its `rows`), K the shared dimension.
 #pragma once
 #include <cstddef>
@@ -34,7 +35,9 @@ class PackedMatrix {
   // y[M,N] = x[M,K] · w^T + beta·y, beta 0 or 1. Safe to call from several threads at once.
   void multiply(int M, const float* x, int ldx, float* y, int ldy, float beta = 0.0f) const;
   // Int8 only: the same from x already quantized, xq (M, K) with x ≈ xq · x_scale[m] (see
-  // quantize_row_s8), for producers that quantize their own output.
+  // quantize_row_s8), for producers that quantize their own output. x_scale null: the rows of
+  // the product are left unscaled (y = (xq · w^T) + beta·y), for consumers that apply x_scale
+  // themselves as they read y.
   void multiply_quantized(int M, const int8_t* xq, const float* x_scale, float* y, int ldy, float beta = 0.0f) const;
 
  private:

@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
+#include "kernels/matmul.h"
+#include "kernels/quantize_body.h"
 #include "kernels/simd.h"
 
 namespace emot5::kernels {
@@ -41,12 +44,11 @@ EMOT5_INLINE float fast_exp(float x) {
   return p * scale;
 }
 
-// tanh(y) = 1 - 2 / (exp(2y) + 1): absolute error about 1e-7.
-EMOT5_INLINE float fast_tanh(float y) { return 1.0f - 2.0f / (fast_exp(2.0f * y) + 1.0f); }
-
+// 0.5x(1 + tanh(y)) with tanh(y) = 1 - 2 / (e^2y + 1) (absolute error about 1e-7) is
+// x - x / (e^2y + 1): one exponential and one division.
 EMOT5_INLINE float gelu_new(float x) {
-  const float k = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + fast_tanh(k * (x + 0.044715f * x * x * x)));
+  const float k = 2.0f * 0.7978845608028654f;
+  return x - x / (fast_exp(k * (x + 0.044715f * x * x * x)) + 1.0f);
 }
 
 inline float act_one(float x, Act a) {
@@ -78,6 +80,81 @@ EMOT5_INLINE void rms_norm_rows_body(const float* x, const float* w, long r0, lo
 EMOT5_VERSIONS(void, rms_norm_rows, (const float* x, const float* w, long r0, long r1, int cols, float eps, float* out),
                (x, w, r0, r1, cols, eps, out))
 
+// RMSNorm and int8 quantization in two passes over each row: the sum of squares and the largest
+// |w·x| together, then the rounding of w·x · inv / scale. The normalized row is never stored;
+// q and scale equal quantize_row_s8 of rms_norm's row up to the rounding of the last place
+// (a q may differ by one where rms_norm's row sits on a rounding boundary).
+EMOT5_INLINE void rms_norm_quantize_rows_body(const float* x, const float* w, long r0, long r1, int cols, float eps,
+                                              int8_t* q, float* scale) {
+  for (long r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    int8_t* qr = q + r * cols;
+    float ss = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(+ : ss) reduction(max : mx)
+    for (int c = 0; c < cols; ++c) {
+      ss += xr[c] * xr[c];
+      const float o = w[c] * xr[c];
+      const float a = o < 0 ? -o : o;
+      mx = a > mx ? a : mx;
+    }
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
+    // max|w·x·inv| = inv · max|w·x| up to rounding, which s8_round's clamp absorbs.
+    const float s = s8_scale_for(mx * inv);
+    const float k = inv / s;
+#pragma omp simd
+    for (int c = 0; c < cols; ++c) qr[c] = s8_round((w[c] * xr[c]) * k);
+    scale[r] = s;
+  }
+}
+EMOT5_VERSIONS(void, rms_norm_quantize_rows,
+               (const float* x, const float* w, long r0, long r1, int cols, float eps, int8_t* q, float* scale),
+               (x, w, r0, r1, cols, eps, q, scale))
+
+// The same after the residual add it follows: x += t · t_scale (t: an int8 product's rows left
+// unscaled), in the pass that reads x for the sum of squares.
+EMOT5_INLINE void residual_rms_norm_quantize_rows_body(float* x, const float* t, const float* t_scale, const float* w,
+                                                       long r0, long r1, int cols, float eps, int8_t* q, float* scale) {
+  for (long r = r0; r < r1; ++r) {
+    float* xr = x + r * cols;
+    const float* tr = t + r * cols;
+    const float ts = t_scale[r];
+    int8_t* qr = q + r * cols;
+    float ss = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(+ : ss) reduction(max : mx)
+    for (int c = 0; c < cols; ++c) {
+      const float v = xr[c] + tr[c] * ts;
+      xr[c] = v;
+      ss += v * v;
+      const float o = w[c] * v;
+      const float a = o < 0 ? -o : o;
+      mx = a > mx ? a : mx;
+    }
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
+    const float s = s8_scale_for(mx * inv);
+    const float k = inv / s;
+#pragma omp simd
+    for (int c = 0; c < cols; ++c) qr[c] = s8_round((w[c] * xr[c]) * k);
+    scale[r] = s;
+  }
+}
+EMOT5_VERSIONS(void, residual_rms_norm_quantize_rows,
+               (float* x, const float* t, const float* t_scale, const float* w, long r0, long r1, int cols, float eps,
+                int8_t* q, float* scale),
+               (x, t, t_scale, w, r0, r1, cols, eps, q, scale))
+
+// x += t · t_scale by row.
+EMOT5_INLINE void add_scaled_rows_span_body(float* x, const float* t, const float* t_scale, long r0, long r1, int cols) {
+  for (long r = r0; r < r1; ++r) {
+    float* xr = x + r * cols;
+    const float* tr = t + r * cols;
+    const float ts = t_scale[r];
+#pragma omp simd
+    for (int c = 0; c < cols; ++c) xr[c] = xr[c] + tr[c] * ts;
+  }
+}
+EMOT5_VERSIONS(void, add_scaled_rows_span, (float* x, const float* t, const float* t_scale, long r0, long r1, int cols),
+               (x, t, t_scale, r0, r1, cols))
+
 EMOT5_INLINE void gelu_new_span_body(float* x, long n) {
 #pragma omp simd
   for (long i = 0; i < n; ++i) x[i] = gelu_new(x[i]);
@@ -89,6 +166,63 @@ EMOT5_INLINE void gated_gelu_new_span_body(const float* g, const float* u, float
   for (long i = 0; i < n; ++i) out[i] = gelu_new(g[i]) * u[i];
 }
 EMOT5_VERSIONS(void, gated_gelu_new_span, (const float* g, const float* u, float* out, long n), (g, u, out, n))
+
+// One gated row from an unscaled product: out = gelu_new(g·s)·(u·s), then quantized (out is the
+// caller's row buffer; q and the returned scale as quantize_row_s8 gives them for out).
+EMOT5_INLINE float gated_gelu_new_quantize_body(const float* g, const float* u, float s, float* out, int n,
+                                                int8_t* q) {
+#pragma omp simd
+  for (int i = 0; i < n; ++i) out[i] = gelu_new(g[i] * s) * (u[i] * s);
+  return quantize_s8_body(out, n, q);
+}
+EMOT5_VERSIONS(float, gated_gelu_new_quantize, (const float* g, const float* u, float s, float* out, int n, int8_t* q),
+               (g, u, s, out, n, q))
+
+// Attention's softmax, called once a row of scores: vectorized through fast_exp (relative error
+// about 1e-7; arguments below -87, e^-87 ≈ 1.6e-38, count as -87).
+EMOT5_INLINE void softmax_row_body(float* x, int n) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int i = 0; i < n; ++i) {
+    x[i] = fast_exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+EMOT5_VERSIONS(void, softmax_row, (float* x, int n), (x, n))
+
+// One head's (L, L) block of attention scores, in place: bias added, softmax by row, in one
+// call. With c (the rows' int8 scales when q and k came unscaled): s_ij · c_i c_j + bias, and
+// after the softmax p_ij · c_j, which scales v's rows for the product with v. Each row's
+// exponentials run on `buf`, the row padded to a multiple of 16 with -inf (e^-87 ≈ 1.6e-38 each
+// in fast_exp, below the last place of a sum that is at least 1): whole vectors, where a row of
+// 25 scores spent most of its time in the scalar tail of 9.
+EMOT5_INLINE void attention_scores_body(float* s, int L, const float* bias, const float* c, float* buf, int Lp) {
+  for (int i = 0; i < L; ++i) {
+    float* si = s + static_cast<long>(i) * L;
+    const float* bi = bias - i;
+    if (c) {
+      const float ci = c[i];
+      for (int j = 0; j < L; ++j) buf[j] = si[j] * (ci * c[j]) + bi[j];
+    } else {
+      for (int j = 0; j < L; ++j) buf[j] = si[j] + bi[j];
+    }
+    for (int j = L; j < Lp; ++j) buf[j] = -INFINITY;
+    softmax_row_body(buf, Lp);
+    if (c) {
+      for (int j = 0; j < L; ++j) si[j] = buf[j] * c[j];
+    } else {
+      for (int j = 0; j < L; ++j) si[j] = buf[j];
+    }
+  }
+}
+EMOT5_VERSIONS(void, attention_scores, (float* s, int L, const float* bias, const float* c, float* buf, int Lp),
+               (s, L, bias, c, buf, Lp))
 
 constexpr long kChunk = 4096, kParallelFrom = 32768;
 
@@ -126,17 +260,54 @@ void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
   parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, F)), rows_fn);
 }
 
-void softmax(float* x, int n) {
-  float mx = -INFINITY;
-  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  float sum = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  const float inv = 1.0f / sum;
-#pragma omp simd
-  for (int i = 0; i < n; ++i) x[i] *= inv;
+void rms_norm_quantize(const float* x, const float* w, int rows, int cols, float eps, int8_t* q, float* scale) {
+  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
+  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)),
+                  [&](long r0, long r1) { rms_norm_quantize_rows(x, w, r0, r1, cols, eps, q, scale); });
+}
+
+void residual_rms_norm_quantize(float* x, const float* t, const float* t_scale, const float* w, int rows, int cols,
+                                float eps, int8_t* q, float* scale) {
+  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
+  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)), [&](long r0, long r1) {
+    residual_rms_norm_quantize_rows(x, t, t_scale, w, r0, r1, cols, eps, q, scale);
+  });
+}
+
+void add_scaled_rows(float* x, const float* t, const float* t_scale, int rows, int cols) {
+  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
+  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)),
+                  [&](long r0, long r1) { add_scaled_rows_span(x, t, t_scale, r0, r1, cols); });
+}
+
+void gated_activate_quantize_rows(const float* gu, const float* in_scale, int rows, int F, Act a, int8_t* q,
+                                  float* scale) {
+  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, F));
+  auto rows_fn = [&](long r0, long r1) {
+    thread_local std::vector<float> row;  // one row of act(g)·u, in this thread's cache
+    if (row.size() < static_cast<size_t>(F)) row.resize(static_cast<size_t>(F));
+    for (long r = r0; r < r1; ++r) {
+      const float* g = gu + r * 2L * F;
+      const float s = in_scale ? in_scale[r] : 1.0f;
+      int8_t* qr = q + r * F;
+      if (a == Act::GeluNew) {
+        scale[r] = gated_gelu_new_quantize(g, g + F, s, row.data(), F, qr);
+      } else {
+        for (int i = 0; i < F; ++i) row[static_cast<size_t>(i)] = act_one(g[i] * s, a) * (g[F + i] * s);
+        scale[r] = quantize_row_s8(row.data(), F, qr);
+      }
+    }
+  };
+  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, F)), rows_fn);
+}
+
+void softmax(float* x, int n) { softmax_row(x, n); }
+
+void attention_softmax(float* s, int L, const float* bias, const float* c) {
+  thread_local std::vector<float> buf;
+  const int Lp = (L + 15) / 16 * 16;
+  if (buf.size() < static_cast<size_t>(Lp)) buf.resize(static_cast<size_t>(Lp));
+  attention_scores(s, L, bias, c, buf.data(), Lp);
 }
 
 double log_softmax(const float* x, int n, float* out) {

@@ -1,6 +1,7 @@
 // Element-wise and row-wise kernels of T5 on row-major f32 buffers:
 // rows × cols, one row per token. Each fast kernel has a naive:: reference for the unit tests.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace emot5::kernels {
@@ -14,6 +15,23 @@ void rms_norm(const float* x, const float* w, int rows, int cols, float eps, flo
 void activate(float* x, long n, Act act);
 // Fused gated FFN rows: gu is (rows, 2F), each row [g | u]; out (rows, F) = act(g) · u.
 void gated_activate_rows(const float* gu, int rows, int F, Act act, float* out);
+// The same two, fused with the int8 quantization of their output rows for an int8 product
+// (PackedMatrix::multiply_quantized): q (rows, cols) and one scale a row, equal to
+// quantize_row_s8 of the f32 kernel's rows. gu may come unscaled from the product (its
+// x_scale null): each row's in_scale multiplies g and u first (null: 1).
+void rms_norm_quantize(const float* x, const float* w, int rows, int cols, float eps, int8_t* q, float* scale);
+void gated_activate_quantize_rows(const float* gu, const float* in_scale, int rows, int F, Act act, int8_t* q,
+                                  float* scale);
+// The residual add before a norm, fused with it: x += t · t_scale (by row; t an int8 product's
+// rows left unscaled), then rms_norm_quantize of the new x.
+void residual_rms_norm_quantize(float* x, const float* t, const float* t_scale, const float* w, int rows, int cols,
+                                float eps, int8_t* q, float* scale);
+// x += t · t_scale by row: a residual add on its own (before a norm in f32).
+void add_scaled_rows(float* x, const float* t, const float* t_scale, int rows, int cols);
+// Attention's (L, L) scores of one head, in place: s_ij (· c_i c_j when c) + bias[j - i], a
+// softmax by row, then (when c) p_ij · c_j. bias points at distance 0 (valid for |j - i| < L);
+// c, when not null, holds the rows' scales of unscaled q, k and v (int8 products).
+void attention_softmax(float* s, int L, const float* bias, const float* c);
 // In place softmax of one row.
 void softmax(float* x, int n);
 // log-softmax of one row into out; returns the log of the normalizer (logsumexp).

@@ -22,14 +22,17 @@ class EncoderBias {
   std::vector<float> values_;  // (H, 2·max_len - 1)
 };
 
-// x (T, D) += o(attention(q(n), k(n), v(n))) per text of the packed batch.
+// n: the normed rows as the q|k|v (or q) product's input (norm_input).
+// x (T, D) += o(attention(q(n), k(n), v(n))) per text of the packed batch. With `pending` (empty
+// on entry) and int8 weights for o, the add is left in *pending instead, for the next norm.
 void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const T5Config& c,
-                            const float* n, const std::vector<int>& offsets, float* x);
+                            const LinearInput& n, const std::vector<int>& offsets, float* x,
+                            PendingResidual* pending = nullptr);
 // x (B, D) += self-attention of this step's query over the cache; appends k, v to the cache.
 void decoder_self_attention(const T5Attention& a, const float* bias_table, const T5Config& c,
-                            const float* n, DecoderState& st, size_t layer, float* x);
+                            const LinearInput& n, DecoderState& st, size_t layer, float* x);
 // x (B, D) += cross-attention over the encoder output's cached keys and values.
-void decoder_cross_attention(const T5Attention& a, const T5Config& c, const float* n,
+void decoder_cross_attention(const T5Attention& a, const T5Config& c, const LinearInput& n,
                              const DecoderState& st, size_t layer, float* x);
 
 }  // namespace emot5

@@ -3,6 +3,7 @@
 // without allocating. A slot is owned by one function at a time; the enum documents who.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace emot5 {
@@ -19,11 +20,31 @@ enum class Scratch {
   Bias,        // decoder self-attention: this step's position bias
   CrossK,      // cross-attention of a single-step decoder: this layer's keys
   CrossV,      //   and values
+  NormedScale,    // norm_input: the quantized rows' scales
+  FfnGatedScale,  // feed_forward: the scales of act(wi_0 n) · wi_1 n quantized (and of FfnOut)
+  ContextScale,   // encoder self-attention: the scales of the context rows quantized
+  AttnOut,        // encoder self-attention: o's rows left unscaled (a pending residual add)
+  FfnOut,         // feed_forward: wo's rows left unscaled (a pending residual add)
+  Count
+};
+
+// Int8 rows, for the inputs of int8 products.
+enum class ScratchS8 {
+  Normed,    // norm_input: rms_norm(x) quantized
+  FfnGated,  // feed_forward: act(wi_0 n) · wi_1 n quantized
+  Context,   // encoder self-attention: the context rows quantized for o
   Count
 };
 
 inline float* scratch(Scratch slot, size_t n) {
   thread_local std::vector<float> buffers[static_cast<size_t>(Scratch::Count)];
+  auto& b = buffers[static_cast<size_t>(slot)];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+inline int8_t* scratch_s8(ScratchS8 slot, size_t n) {
+  thread_local std::vector<int8_t> buffers[static_cast<size_t>(ScratchS8::Count)];
   auto& b = buffers[static_cast<size_t>(slot)];
   if (b.size() < n) b.resize(n);
   return b.data();

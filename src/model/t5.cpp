@@ -29,6 +29,32 @@ void linear(const Linear& l, const float* x, int rows, float* y, float beta) {
   l.p->multiply(rows, x, l.in, y, l.out, beta);
 }
 
+void linear(const Linear& l, const LinearInput& in, int rows, float* y, float beta) {
+  if (in.q)
+    l.p->multiply_quantized(rows, in.q, in.scale, y, l.out, beta);
+  else
+    l.p->multiply(rows, in.x, l.in, y, l.out, beta);
+}
+
+LinearInput norm_input(const Linear& l, float* x, const float* w, int rows, int cols, float eps, float* n_f32,
+                       PendingResidual* pending) {
+  const bool add = pending && pending->t;
+  if (l.p->type() != kernels::WeightType::Int8) {
+    if (add) kernels::add_scaled_rows(x, pending->t, pending->scale, rows, cols);
+    if (pending) *pending = {};
+    kernels::rms_norm(x, w, rows, cols, eps, n_f32);
+    return {n_f32, nullptr, nullptr};
+  }
+  int8_t* q = scratch_s8(ScratchS8::Normed, static_cast<size_t>(rows) * cols);
+  float* scale = scratch(Scratch::NormedScale, static_cast<size_t>(rows));
+  if (add)
+    kernels::residual_rms_norm_quantize(x, pending->t, pending->scale, w, rows, cols, eps, q, scale);
+  else
+    kernels::rms_norm_quantize(x, w, rows, cols, eps, q, scale);
+  if (pending) *pending = {};
+  return {nullptr, q, scale};
+}
+
 PackedBatch PackedBatch::from(const std::vector<std::vector<int>>& seqs) {
   PackedBatch p;
   p.offsets.push_back(0);
@@ -98,15 +124,12 @@ Linear T5Model::take_linear(const std::vector<std::string>& names, int out_each,
   l.out = out;
   l.in = in;
   weight_bytes_ -= static_cast<size_t>(out) * in * sizeof(float);  // take() counted them as f32
-  const bool ffn_out = names[0].find(".DenseReluDense.wo.") != std::string::npos;
-  if (precision_ == Precision::Int8 && !ffn_out) {
+  if (precision_ == Precision::Int8) {
     packed_.push_back(kernels::quantize_rows(w, out, in).packed);
     l.p = packed_.back().get();
     weight_bytes_ += l.p->bytes();
   } else {
-    // bf16 for Bf16, and for Int8's FFN output where the CPU multiplies bf16 natively (elsewhere
-    // oneDNN would emulate bf16, slower than f32); f32 otherwise.
-    const bool bf16 = precision_ == Precision::Bf16 || (precision_ == Precision::Int8 && kernels::cpu_info().avx512_bf16);
+    const bool bf16 = precision_ == Precision::Bf16;
     packed_.push_back(std::make_shared<const kernels::PackedMatrix>(w, out, in, bf16 ? kernels::WeightType::Bf16
                                                                                 : kernels::WeightType::F32));
     l.p = packed_.back().get();
@@ -178,18 +201,46 @@ T5Model::T5Model(const T5Config& config, std::shared_ptr<const TensorSource> wei
 // T5LayerFF: x = x + wo(act(wi_0(n)) * wi_1(n)), n = layer_norm(x). Rows go in blocks of 256:
 // the FFN's inner buffers (4 d_ff floats a row) then stay small whatever the batch, which keeps
 // peak memory near the weights' size, and 256-row products run as fast as larger ones.
-void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
+void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows, PendingResidual* pending) const {
   const int D = config_.d_model, F = config_.d_ff;
   const int G = ff.wi.out;  // F, or 2F when gated: each row is [wi_0 n | wi_1 n]
+  const float eps = config_.layer_norm_epsilon;
   constexpr int kBlock = 256;
   const int block = std::min(rows, kBlock);
-  float* n = scratch(Scratch::FfnNormed, static_cast<size_t>(block) * D);
+  // int8, gated: the norm and the gated activation quantize their rows as they make them, and
+  // wi's product leaves its rows unscaled for the activation to scale as it reads them. With
+  // `pending`, the residual add before the norm is made in the norm's pass, and wo's product is
+  // left as this layer's pending add (rows unscaled, into FfnOut) for the next norm to make.
+  const bool fused = config_.is_gated_act && ff.wi.p->type() == kernels::WeightType::Int8 &&
+                     ff.wo.p->type() == kernels::WeightType::Int8;
+  if (!fused && pending && pending->t) {
+    kernels::add_scaled_rows(x, pending->t, pending->scale, rows, D);
+    *pending = {};
+  }
+  float* n = fused ? nullptr : scratch(Scratch::FfnNormed, static_cast<size_t>(block) * D);
   float* g = scratch(Scratch::FfnInner, static_cast<size_t>(block) * G);
-  float* h = config_.is_gated_act ? scratch(Scratch::FfnGated, static_cast<size_t>(block) * F) : nullptr;
+  float* h = config_.is_gated_act && !fused ? scratch(Scratch::FfnGated, static_cast<size_t>(block) * F) : nullptr;
+  int8_t* hq = fused ? scratch_s8(ScratchS8::FfnGated, static_cast<size_t>(block) * F) : nullptr;
+  float* hs = fused ? scratch(Scratch::FfnGatedScale, static_cast<size_t>(pending ? rows : block)) : nullptr;
+  float* out = fused && pending ? scratch(Scratch::FfnOut, static_cast<size_t>(rows) * D) : nullptr;
+  const PendingResidual before = pending ? *pending : PendingResidual{};
   for (int r0 = 0; r0 < rows; r0 += kBlock) {
     const int m = std::min(kBlock, rows - r0);
     float* xr = x + static_cast<size_t>(r0) * D;
-    kernels::rms_norm(xr, ff.layer_norm.weight, m, D, config_.layer_norm_epsilon, n);
+    if (fused) {
+      PendingResidual add;
+      if (before.t) add = {before.t + static_cast<size_t>(r0) * D, before.scale + r0};
+      const LinearInput in = norm_input(ff.wi, xr, ff.layer_norm.weight, m, D, eps, nullptr, &add);
+      ff.wi.p->multiply_quantized(m, in.q, nullptr, g, G);
+      float* hs_r = pending ? hs + r0 : hs;
+      kernels::gated_activate_quantize_rows(g, in.scale, m, F, act_, hq, hs_r);
+      if (out)
+        ff.wo.p->multiply_quantized(m, hq, nullptr, out + static_cast<size_t>(r0) * D, D);
+      else
+        ff.wo.p->multiply_quantized(m, hq, hs_r, xr, D, 1.0f);  // residual add through beta = 1
+      continue;
+    }
+    kernels::rms_norm(xr, ff.layer_norm.weight, m, D, eps, n);
     linear(ff.wi, n, m, g);
     if (config_.is_gated_act)
       kernels::gated_activate_rows(g, m, F, act_, h);  // act(wi_0 n) · wi_1 n
@@ -197,6 +248,7 @@ void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows) const {
       kernels::activate(g, static_cast<long>(m) * G, act_);
     linear(ff.wo, config_.is_gated_act ? h : g, m, xr, 1.0f);  // residual add through beta = 1
   }
+  if (pending) *pending = out ? PendingResidual{out, hs} : PendingResidual{};
 }
 
 EncoderOutput T5Model::encode(const PackedBatch& batch) const {
@@ -215,11 +267,15 @@ EncoderOutput T5Model::encode(const PackedBatch& batch) const {
     std::memcpy(&x[static_cast<size_t>(t) * D], shared_ + static_cast<size_t>(id) * D, D * sizeof(float));
   }
   const EncoderBias bias(encoder_.block[0].self_attention.relative_attention_bias, config_, batch.offsets);
+  // With int8, each sublayer's output projection leaves its residual add to the next norm.
+  PendingResidual pending;
   for (const auto& blk : encoder_.block) {
-    kernels::rms_norm(x, blk.self_attention_norm.weight, T, D, config_.layer_norm_epsilon, n);
-    encoder_self_attention(blk.self_attention, bias, config_, n, batch.offsets, x);
-    feed_forward(blk.ff, x, T);
+    const LinearInput in = norm_input(blk.self_attention.qkv, x, blk.self_attention_norm.weight, T, D,
+                                      config_.layer_norm_epsilon, n, &pending);
+    encoder_self_attention(blk.self_attention, bias, config_, in, batch.offsets, x, &pending);
+    feed_forward(blk.ff, x, T, &pending);
   }
+  if (pending.t) kernels::add_scaled_rows(x, pending.t, pending.scale, T, D);
   out.hidden.resize(xn);
   kernels::rms_norm(x, encoder_.final_layer_norm.weight, T, D, config_.layer_norm_epsilon,
                     out.hidden.data());
@@ -269,10 +325,12 @@ void T5Model::decode_step(DecoderState& st, const int* tokens) const {
   const float* bias = decoder_.block[0].self_attention.relative_attention_bias;
   for (size_t l = 0; l < decoder_.block.size(); ++l) {
     const auto& blk = decoder_.block[l];
-    kernels::rms_norm(x, blk.self_attention_norm.weight, B, D, config_.layer_norm_epsilon, n);
-    decoder_self_attention(blk.self_attention, bias, config_, n, st, l, x);
-    kernels::rms_norm(x, blk.cross_attention_norm.weight, B, D, config_.layer_norm_epsilon, n);
-    decoder_cross_attention(blk.cross_attention, config_, n, st, l, x);
+    const LinearInput self_in =
+        norm_input(blk.self_attention.qkv, x, blk.self_attention_norm.weight, B, D, config_.layer_norm_epsilon, n);
+    decoder_self_attention(blk.self_attention, bias, config_, self_in, st, l, x);
+    const LinearInput cross_in =
+        norm_input(blk.cross_attention.q, x, blk.cross_attention_norm.weight, B, D, config_.layer_norm_epsilon, n);
+    decoder_cross_attention(blk.cross_attention, config_, cross_in, st, l, x);
     feed_forward(blk.ff, x, B);
   }
   st.hidden.resize(xn);

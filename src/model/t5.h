@@ -21,10 +21,8 @@
 namespace emot5 {
 
 // How the linear layers' weights are held (always packed once at load for the CPU's kernels).
-// F32 and Bf16: every linear layer in that type. Int8 quantizes every linear layer except T5's
-// FFN output projection `wo` (its inputs have outliers that per-row int8 loses), which it holds
-// in bf16 where the CPU has AVX-512 BF16 and in f32 elsewhere. All keep the embedding and the
-// head in f32.
+// F32, Bf16 and Int8: every linear layer in that type (int8: per-row weight scales, activations
+// quantized per row by the pass that makes them). All keep the embedding and the head in f32.
 enum class Precision { F32, Bf16, Int8 };
 Precision parse_precision(const std::string& s);  // "f32", "bf16" or "int8"
 
@@ -35,6 +33,27 @@ struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
 
 // y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision; dense rows.
 void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f);
+
+// A linear layer's input rows: f32 (x), or, for int8 weights, already quantized (q with one
+// scale a row, x ≈ q · scale) by the pass that made them.
+struct LinearInput {
+  const float* x = nullptr;
+  const int8_t* q = nullptr;
+  const float* scale = nullptr;
+};
+void linear(const Linear& l, const LinearInput& in, int rows, float* y, float beta = 0.0f);
+// A residual add not made yet: x += t · scale by row, where t holds an int8 product's rows left
+// unscaled, so that the norm after it makes the add in its own pass over x. None when t is null.
+struct PendingResidual {
+  const float* t = nullptr;
+  const float* scale = nullptr;
+};
+// RMSNorm of x's rows (T5LayerNorm weight w) as the input of l: quantized in the same pass when
+// l's weights are int8 (into this thread's scratch, valid until the next call), else written to
+// n_f32 (rows, cols). A pending residual is added into x first (in the same pass for int8) and
+// then cleared.
+LinearInput norm_input(const Linear& l, float* x, const float* w, int rows, int cols, float eps, float* n_f32,
+                       PendingResidual* pending = nullptr);
 
 struct T5LayerNorm {
   const float* weight = nullptr;  // (D)
@@ -126,7 +145,9 @@ class T5Model {
   // One Linear of the weights `names`, each (out_each, in), stacked by rows.
   Linear take_linear(const std::vector<std::string>& names, int out_each, int in);
   void release(const float* w, size_t n);
-  void feed_forward(const T5LayerFF& ff, float* x, int rows) const;
+  // x += FFN(x); with `pending`, a residual add left by the sublayer before is made first, and
+  // (int8) the FFN's own is left in *pending for the next norm to make.
+  void feed_forward(const T5LayerFF& ff, float* x, int rows, PendingResidual* pending = nullptr) const;
 
   T5Config config_;
   std::shared_ptr<const TensorSource> source_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/gemm.h"
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "model/attention.h"
 #include "model/relative_position.h"
@@ -27,14 +28,24 @@ EncoderBias::EncoderBias(const float* table, const T5Config& c, const std::vecto
 }
 
 void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const T5Config& c,
-                            const float* n, const std::vector<int>& offsets, float* x) {
+                            const LinearInput& n, const std::vector<int>& offsets, float* x,
+                            PendingResidual* pending) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim();
   const int T = offsets.back(), B = static_cast<int>(offsets.size()) - 1;
-  // One product for q, k and v: row t of qkv is [q_t | k_t | v_t], 3I floats.
+  // One product for q, k and v: row t of qkv is [q_t | k_t | v_t], 3I floats. From quantized
+  // rows (x_t ≈ q8_t · c_t) it leaves them unscaled, and the scales enter below, where they
+  // cost least: score (i, j) is c_i c_j (q_i · k_j), and context row i is Σ_j (p_ij c_j) v_j.
   const int ld = 3 * I;
   float* qkv = scratch(Scratch::Qkv, static_cast<size_t>(T) * ld);
   float* ctx = scratch(Scratch::Context, static_cast<size_t>(T) * I);
-  linear(a.qkv, n, T, qkv);
+  if (n.q)
+    a.qkv.p->multiply_quantized(T, n.q, nullptr, qkv, ld);
+  else
+    linear(a.qkv, n, T, qkv);
+  // With int8 weights for o, the context rows are quantized in the same parallel region.
+  const bool o_int8 = a.o.p->type() == kernels::WeightType::Int8;
+  int8_t* ctx_q = o_int8 ? scratch_s8(ScratchS8::Context, static_cast<size_t>(T) * I) : nullptr;
+  float* ctx_scale = o_int8 ? scratch(Scratch::ContextScale, static_cast<size_t>(T)) : nullptr;
   const float *q = qkv, *k = q + I, *v = q + 2 * I;
 #pragma omp parallel
   {
@@ -42,20 +53,26 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
     for (int bh = 0; bh < B * H; ++bh) {
       const int b = bh / H, h = bh % H, off = offsets[b], L = offsets[b + 1] - off;
       if (L == 0) continue;
-      float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * L);
       const size_t base = static_cast<size_t>(off) * ld + static_cast<size_t>(h) * dk;
+      float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * L);
       // scores (L, L) = q_bh · k_bh^T + position_bias
       gemm_nt(L, L, dk, q + base, ld, k + base, ld, s, L);
-      const float* pb = bias.row(h);
-      for (int i = 0; i < L; ++i) {
-        float* si = &s[static_cast<size_t>(i) * L];
-        for (int j = 0; j < L; ++j) si[j] += pb[j - i];
-        kernels::softmax(si, L);
-      }
+      kernels::attention_softmax(s, L, bias.row(h), n.q ? n.scale + off : nullptr);
       gemm_nn(L, dk, L, s, L, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
     }
+    if (o_int8) {
+#pragma omp for schedule(static)
+      for (int t = 0; t < T; ++t)
+        ctx_scale[t] = kernels::quantize_row_s8(&ctx[static_cast<size_t>(t) * I], I, &ctx_q[static_cast<size_t>(t) * I]);
+    }
   }
-  linear(a.o, ctx, T, x, 1.0f);
+  if (o_int8 && pending) {
+    float* out = scratch(Scratch::AttnOut, static_cast<size_t>(T) * c.d_model);
+    a.o.p->multiply_quantized(T, ctx_q, nullptr, out, c.d_model);
+    *pending = {out, ctx_scale};
+    return;
+  }
+  linear(a.o, o_int8 ? LinearInput{nullptr, ctx_q, ctx_scale} : LinearInput{ctx, nullptr, nullptr}, T, x, 1.0f);
 }
 
 namespace {
@@ -83,7 +100,7 @@ void attend_one(const float* q, const float* K, const float* Vv, int n, int I, i
 }  // namespace
 
 void decoder_self_attention(const T5Attention& a, const float* bias_table, const T5Config& c,
-                            const float* n, DecoderState& st, size_t layer, float* x) {
+                            const LinearInput& n, DecoderState& st, size_t layer, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
   const int t = st.step;
   float* qkv = scratch(Scratch::Qkv, static_cast<size_t>(B) * 3 * I);
@@ -122,7 +139,7 @@ void decoder_self_attention(const T5Attention& a, const float* bias_table, const
   linear(a.o, ctx, B, x, 1.0f);
 }
 
-void decoder_cross_attention(const T5Attention& a, const T5Config& c, const float* n,
+void decoder_cross_attention(const T5Attention& a, const T5Config& c, const LinearInput& n,
                              const DecoderState& st, size_t layer, float* x) {
   const int H = c.num_heads, dk = c.d_kv, I = c.inner_dim(), B = st.batch;
   float* q = scratch(Scratch::Qkv, static_cast<size_t>(B) * I);

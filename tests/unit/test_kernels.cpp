@@ -1,8 +1,11 @@
 // Each optimized kernel against its naive reference, on random data and awkward shapes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -24,6 +27,30 @@ std::vector<float> random_vec(size_t n, unsigned seed, float scale = 1.0f) {
 void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << "index " << i;
+}
+
+// Symmetric int8 of one row, written independently of quantize_body.h: scale = max|x| / 127,
+// q = nearbyint(x / scale).
+void reference_s8(const float* x, int n, int8_t* q, float* scale) {
+  float mx = 0;
+  for (int i = 0; i < n; ++i) mx = std::max(mx, std::fabs(x[i]));
+  *scale = mx > 0 ? mx / 127.0f : 1.0f;
+  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::nearbyint(std::clamp(x[i] / *scale, -127.0f, 127.0f)));
+}
+
+// q and scale (a fused kernel's) against reference_s8 of the f32 rows `want`: the scales within
+// 1e-5 relative, each q within one step (the f32 rows may differ from the fused kernel's in
+// their last place, and a value on a rounding boundary may then go either way).
+void expect_quantized(const std::vector<float>& want, int rows, int cols, const std::vector<int8_t>& q,
+                      const std::vector<float>& scale, const std::string& what) {
+  std::vector<int8_t> rq(static_cast<size_t>(cols));
+  for (int r = 0; r < rows; ++r) {
+    float rs = 0;
+    reference_s8(&want[static_cast<size_t>(r) * cols], cols, rq.data(), &rs);
+    ASSERT_NEAR(scale[r], rs, 1e-5f * rs) << what << ", row " << r;
+    for (int c = 0; c < cols; ++c)
+      ASSERT_LE(std::abs(q[static_cast<size_t>(r) * cols + c] - rq[c]), 1) << what << ", row " << r << " col " << c;
+  }
 }
 
 struct Shape {
@@ -240,6 +267,35 @@ TEST(PackedGemm, KernelsAreKeptPerThreadCount) {
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedGemm, ::testing::Values(WeightType::F32, WeightType::Bf16));
 
+// multiply_quantized from rows quantized elsewhere: x_scale applied as the rows are stored, or
+// (null) left for the reader, with beta 0 and 1; against the int32 sums written out.
+TEST(PackedGemm, QuantizedRowsScaledOrLeftUnscaled) {
+  const int M = 9, N = 40, K = 64;
+  const auto x = random_vec(static_cast<size_t>(M) * K, 51, 2.0f), w = random_vec(static_cast<size_t>(N) * K, 52, 0.05f);
+  const auto qw = quantize_rows(w.data(), N, K);
+  std::vector<int8_t> qx(x.size());
+  std::vector<float> sx(M);
+  for (int m = 0; m < M; ++m) reference_s8(&x[static_cast<size_t>(m) * K], K, &qx[static_cast<size_t>(m) * K], &sx[m]);
+  std::vector<double> acc(static_cast<size_t>(M) * N);
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      long sum = 0;
+      for (int k = 0; k < K; ++k) sum += qx[static_cast<size_t>(m) * K + k] * qw.q[static_cast<size_t>(n) * K + k];
+      acc[static_cast<size_t>(m) * N + n] = static_cast<double>(sum) * qw.scale[n];
+    }
+  for (const bool scaled : {true, false})
+    for (const float beta : {0.0f, 1.0f}) {
+      std::vector<float> y(static_cast<size_t>(M) * N, 0.25f);
+      qw.packed->multiply_quantized(M, qx.data(), scaled ? sx.data() : nullptr, y.data(), N, beta);
+      for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+          const size_t i = static_cast<size_t>(m) * N + n;
+          const double want = acc[i] * (scaled ? sx[m] : 1.0) + 0.25 * beta;
+          ASSERT_NEAR(y[i], want, 1e-5 * (1 + std::fabs(want))) << "scaled " << scaled << " beta " << beta;
+        }
+    }
+}
+
 TEST(Bf16Gemm, RoundsToNearestEven) {
   // 1 + 2^-8 is halfway between two bf16 values and rounds to even (1.0); 1 + 3·2^-8 rounds up.
   const float x[4] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f, 0.0f};
@@ -282,6 +338,52 @@ TEST(IsaVersions, EveryVersionMatchesTheReferences) {
     gemm_nt_int8(rows, N, cols, x.data(), cols, q, yq.data(), N);
     naive::gemm_nt_int8(rows, N, cols, x.data(), cols, q, yr.data(), N);
     for (size_t i = 0; i < yq.size(); ++i) ASSERT_NEAR(yq[i], yr[i], 1e-5f * (1 + std::fabs(yr[i]))) << isa_name(cap);
+    // The producers that quantize their own rows, against f32 rows quantized by reference_s8.
+    std::vector<int8_t> q8(static_cast<size_t>(rows) * cols);
+    std::vector<float> s8(rows);
+    rms_norm_quantize(x.data(), w.data(), rows, cols, 1e-6f, q8.data(), s8.data());
+    expect_quantized(ref, rows, cols, q8, s8, std::string("rms_norm_quantize ") + isa_name(cap));
+    std::vector<float> in_scale(rows), gu_scaled(gu.size());
+    for (int r = 0; r < rows; ++r) {
+      in_scale[r] = 0.5f + 0.01f * static_cast<float>(r);
+      for (int c = 0; c < 2 * cols; ++c)
+        gu_scaled[static_cast<size_t>(r) * 2 * cols + c] = gu[static_cast<size_t>(r) * 2 * cols + c] * in_scale[r];
+    }
+    std::vector<float> gated_ref(out.size());
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        const float* g = &gu_scaled[static_cast<size_t>(r) * 2 * cols];
+        gated_ref[static_cast<size_t>(r) * cols + c] = naive::act(g[c], Act::GeluNew) * g[cols + c];
+      }
+    for (Act act : {Act::GeluNew, Act::Relu}) {
+      if (act == Act::Relu)
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < cols; ++c) {
+            const float* g = &gu_scaled[static_cast<size_t>(r) * 2 * cols];
+            gated_ref[static_cast<size_t>(r) * cols + c] = naive::act(g[c], Act::Relu) * g[cols + c];
+          }
+      gated_activate_quantize_rows(gu.data(), in_scale.data(), rows, cols, act, q8.data(), s8.data());
+      expect_quantized(gated_ref, rows, cols, q8, s8, std::string("gated_activate_quantize_rows ") + isa_name(cap));
+    }
+    // Attention's scores: bias by distance, softmax by row; with scales c, as if q, k and v had
+    // been scaled by row first.
+    for (int L : {1, 5, 16, 25, 40}) {
+      const auto scores = random_vec(static_cast<size_t>(L) * L, 44, 4.0f), bias = random_vec(2 * L - 1, 45, 2.0f);
+      const auto c = random_vec(static_cast<size_t>(L), 46, 1.0f);
+      for (bool scaled : {false, true}) {
+        auto got = scores, want = scores;
+        attention_softmax(got.data(), L, bias.data() + (L - 1), scaled ? c.data() : nullptr);
+        for (int i = 0; i < L; ++i) {
+          float* row = &want[static_cast<size_t>(i) * L];
+          for (int j = 0; j < L; ++j) row[j] = row[j] * (scaled ? c[i] * c[j] : 1.0f) + bias[L - 1 + j - i];
+          naive::softmax(row, L);
+          if (scaled)
+            for (int j = 0; j < L; ++j) row[j] *= c[j];
+        }
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 1e-6f) << "attention_softmax L " << L << " " << isa_name(cap);
+      }
+    }
     const float halfway[2] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256};
     uint16_t h[2];
     f32_to_bf16_row(halfway, 2, h);
