@@ -224,6 +224,30 @@ EMOT5_INLINE void attention_scores_body(float* s, int L, const float* bias, cons
 EMOT5_VERSIONS(void, attention_scores, (float* s, int L, const float* bias, const float* c, float* buf, int Lp),
                (s, L, bias, c, buf, Lp))
 
+// The head's rows of 32128 logits: their largest value, the sum of exp(x - mx) (fast_exp's
+// float exponentials, summed in double), and x - lse.
+EMOT5_INLINE float row_max_body(const float* x, int n) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  return mx;
+}
+EMOT5_VERSIONS(float, row_max, (const float* x, int n), (x, n))
+
+EMOT5_INLINE double sum_exp_body(const float* x, int n, float mx) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(fast_exp(x[i] - mx));
+  return sum;
+}
+EMOT5_VERSIONS(double, sum_exp, (const float* x, int n, float mx), (x, n, mx))
+
+EMOT5_INLINE void subtract_row_body(const float* x, int n, double lse, float* out) {
+#pragma omp simd
+  for (int i = 0; i < n; ++i) out[i] = static_cast<float>(x[i] - lse);
+}
+EMOT5_VERSIONS(void, subtract_row, (const float* x, int n, double lse, float* out), (x, n, lse, out))
+
 constexpr long kChunk = 4096, kParallelFrom = 32768;
 
 }  // namespace
@@ -311,13 +335,9 @@ void attention_softmax(float* s, int L, const float* bias, const float* c) {
 }
 
 double log_softmax(const float* x, int n, float* out) {
-  float mx = -INFINITY;
-  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  double sum = 0.0;  // float exponentials (each within an ulp), summed in double
-  for (int i = 0; i < n; ++i) sum += static_cast<double>(std::exp(x[i] - mx));
-  const double lse = mx + std::log(sum);
-  if (out)
-    for (int i = 0; i < n; ++i) out[i] = static_cast<float>(x[i] - lse);
+  const float mx = row_max(x, n);
+  const double lse = mx + std::log(sum_exp(x, n, mx));
+  if (out) subtract_row(x, n, lse, out);
   return lse;
 }
 
@@ -332,10 +352,12 @@ void scale_inplace(float* y, float s, long n) {
 }
 
 int argmax(const float* x, int n) {
-  int best = 0;
-  for (int i = 1; i < n; ++i)
-    if (x[i] > x[best]) best = i;
-  return best;
+  // The largest value by a vectorized pass, then its first index; NaN never wins (as with >),
+  // and a row without a number larger than -inf answers 0.
+  const float mx = row_max(x, n);
+  for (int i = 0; i < n; ++i)
+    if (x[i] == mx) return i;
+  return 0;
 }
 
 namespace naive {

@@ -104,11 +104,28 @@ TEST(Ops, SoftmaxMatchesNaiveAndSumsToOne) {
 }
 
 TEST(Ops, LogSoftmaxIsLogOfSoftmax) {
-  auto x = random_vec(100, 9, 10.0f), p = x;
-  std::vector<float> lp(100);
-  log_softmax(x.data(), 100, lp.data());
-  naive::softmax(p.data(), 100);
-  for (int i = 0; i < 100; ++i) EXPECT_NEAR(std::exp(lp[i]), p[i], 1e-6f);
+  for (int n : {100, 32128}) {  // a head's row too
+    auto x = random_vec(static_cast<size_t>(n), 9, 10.0f), p = x;
+    std::vector<float> lp(static_cast<size_t>(n));
+    const double lse = log_softmax(x.data(), n, lp.data());
+    naive::softmax(p.data(), n);
+    double want = 0;  // logsumexp in double
+    for (float v : x) want += std::exp(static_cast<double>(v));
+    EXPECT_NEAR(lse, std::log(want), 1e-6 * std::fabs(std::log(want))) << n;
+    for (int i = 0; i < n; ++i) ASSERT_NEAR(std::exp(lp[i]), p[i], 1e-6f) << n;
+  }
+}
+
+TEST(Ops, ArgmaxTakesTheFirstLargestAndSkipsNaN) {
+  std::vector<float> x = {1.0f, 3.0f, -2.0f, 3.0f, 0.5f};
+  EXPECT_EQ(argmax(x.data(), 5), 1);
+  x[0] = NAN;
+  EXPECT_EQ(argmax(x.data(), 5), 1);
+  auto big = random_vec(32128, 10, 5.0f);
+  big[20000] = 6.0f;
+  EXPECT_EQ(argmax(big.data(), 32128), 20000);
+  const float neg_inf[3] = {-INFINITY, -INFINITY, -INFINITY};
+  EXPECT_EQ(argmax(neg_inf, 3), 0);
 }
 
 TEST(Ops, ActivationsMatchNaive) {
