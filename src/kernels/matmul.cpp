@@ -309,6 +309,12 @@ void PackedMatrix::multiply_quantized(int M, const int8_t* xq, const float* x_sc
 
 float quantize_row_s8(const float* x, int K, int8_t* out) { return quantize_s8(x, K, out); }
 
+void quantize_rows_s8(const float* x, int rows, int K, int8_t* q, float* scale) {
+  parallel_chunks(rows, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) scale[r] = quantize_s8(x + static_cast<size_t>(r) * K, K, q + static_cast<size_t>(r) * K);
+  });
+}
+
 namespace naive {
 
 void gemm_nt_typed(int M, int N, int K, const float* x, int ldx, const float* w, WeightType type, float* y, int ldy,

@@ -25,6 +25,7 @@ enum class Scratch {
   ContextScale,   // encoder self-attention: the scales of the context rows quantized
   AttnOut,        // encoder self-attention: o's rows left unscaled (a pending residual add)
   FfnOut,         // feed_forward: wo's rows left unscaled (a pending residual add)
+  EncoderScale,   // encoder_input: the scales of the encoder output quantized
   Count
 };
 
@@ -33,6 +34,7 @@ enum class ScratchS8 {
   Normed,    // norm_input: rms_norm(x) quantized
   FfnGated,  // feed_forward: act(wi_0 n) · wi_1 n quantized
   Context,   // encoder self-attention: the context rows quantized for o
+  Encoder,   // encoder_input: the encoder output quantized, for the cross-attention's k and v
   Count
 };
 

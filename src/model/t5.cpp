@@ -36,6 +36,14 @@ void linear(const Linear& l, const LinearInput& in, int rows, float* y, float be
     l.p->multiply(rows, in.x, l.in, y, l.out, beta);
 }
 
+LinearInput encoder_input(const Linear& l, const float* hidden, int rows, int cols, bool quantize) {
+  if (l.p->type() != kernels::WeightType::Int8) return {hidden, nullptr, nullptr};
+  int8_t* q = scratch_s8(ScratchS8::Encoder, static_cast<size_t>(rows) * cols);
+  float* scale = scratch(Scratch::EncoderScale, static_cast<size_t>(rows));
+  if (quantize) kernels::quantize_rows_s8(hidden, rows, cols, q, scale);
+  return {nullptr, q, scale};
+}
+
 LinearInput norm_input(const Linear& l, float* x, const float* w, int rows, int cols, float eps, float* n_f32,
                        PendingResidual* pending) {
   const bool add = pending && pending->t;
@@ -295,13 +303,17 @@ DecoderState T5Model::start_decoder(const EncoderOutput& enc, int max_steps) con
   st.self_k.resize(L);
   st.self_v.resize(L);
   if (max_steps == 1) st.enc_hidden = enc.hidden.data();
+  const LinearInput enc_in =
+      max_steps > 1 && L > 0
+          ? encoder_input(decoder_.block[0].cross_attention.k, enc.hidden.data(), T, config_.d_model, true)
+          : LinearInput{};
   for (size_t l = 0; l < L; ++l) {
     const auto& a = decoder_.block[l].cross_attention;
     if (max_steps > 1) {
       st.cross_k[l].resize(static_cast<size_t>(T) * I);
       st.cross_v[l].resize(static_cast<size_t>(T) * I);
-      linear(a.k, enc.hidden.data(), T, st.cross_k[l].data());
-      linear(a.v, enc.hidden.data(), T, st.cross_v[l].data());
+      linear(a.k, enc_in, T, st.cross_k[l].data());
+      linear(a.v, enc_in, T, st.cross_v[l].data());
     }
     // Room for a few steps; decoder_self_attention grows it as steps are taken.
     st.self_k[l].reserve(static_cast<size_t>(B) * std::min(max_steps, 16) * I);

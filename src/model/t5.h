@@ -54,6 +54,10 @@ struct PendingResidual {
 // then cleared.
 LinearInput norm_input(const Linear& l, float* x, const float* w, int rows, int cols, float eps, float* n_f32,
                        PendingResidual* pending = nullptr);
+// The encoder's output as the input of the cross-attention's k and v products (of weights like
+// l's): for int8, quantized once when `quantize` is true (the first layer) into this thread's
+// scratch and then reused by every layer's two products; f32 rows otherwise.
+LinearInput encoder_input(const Linear& l, const float* hidden, int rows, int cols, bool quantize);
 
 struct T5LayerNorm {
   const float* weight = nullptr;  // (D)

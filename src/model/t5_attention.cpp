@@ -151,8 +151,9 @@ void decoder_cross_attention(const T5Attention& a, const T5Config& c, const Line
     const int T = st.enc_offsets.back();
     float* k = scratch(Scratch::CrossK, static_cast<size_t>(T) * I);
     float* v = scratch(Scratch::CrossV, static_cast<size_t>(T) * I);
-    linear(a.k, st.enc_hidden, T, k);
-    linear(a.v, st.enc_hidden, T, v);
+    const LinearInput enc = encoder_input(a.k, st.enc_hidden, T, c.d_model, layer == 0);
+    linear(a.k, enc, T, k);
+    linear(a.v, enc, T, v);
     K = k;
     Vc = v;
   }
