@@ -80,6 +80,19 @@ EMOT5_INLINE void rms_norm_rows_body(const float* x, const float* w, long r0, lo
 EMOT5_VERSIONS(void, rms_norm_rows, (const float* x, const float* w, long r0, long r1, int cols, float eps, float* out),
                (x, w, r0, r1, cols, eps, out))
 
+// The second pass of the two below: from the row's sum of squares ss and largest |w·x| mx, its
+// scale (returned) and the rounding of w·x · inv / scale into q.
+EMOT5_INLINE float norm_round_row(const float* xr, const float* w, int cols, float eps, float ss, float mx,
+                                  int8_t* q) {
+  const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
+  // max|w·x·inv| = inv · max|w·x| up to rounding, which s8_round's clamp absorbs.
+  const float s = s8_scale_for(mx * inv);
+  const float k = inv / s;
+#pragma omp simd
+  for (int c = 0; c < cols; ++c) q[c] = s8_round((w[c] * xr[c]) * k);
+  return s;
+}
+
 // RMSNorm and int8 quantization in two passes over each row: the sum of squares and the largest
 // |w·x| together, then the rounding of w·x · inv / scale. The normalized row is never stored;
 // q and scale equal quantize_row_s8 of rms_norm's row up to the rounding of the last place
@@ -97,13 +110,7 @@ EMOT5_INLINE void rms_norm_quantize_rows_body(const float* x, const float* w, lo
       const float a = o < 0 ? -o : o;
       mx = a > mx ? a : mx;
     }
-    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
-    // max|w·x·inv| = inv · max|w·x| up to rounding, which s8_round's clamp absorbs.
-    const float s = s8_scale_for(mx * inv);
-    const float k = inv / s;
-#pragma omp simd
-    for (int c = 0; c < cols; ++c) qr[c] = s8_round((w[c] * xr[c]) * k);
-    scale[r] = s;
+    scale[r] = norm_round_row(xr, w, cols, eps, ss, mx, qr);
   }
 }
 EMOT5_VERSIONS(void, rms_norm_quantize_rows,
@@ -129,12 +136,7 @@ EMOT5_INLINE void residual_rms_norm_quantize_rows_body(float* x, const float* t,
       const float a = o < 0 ? -o : o;
       mx = a > mx ? a : mx;
     }
-    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
-    const float s = s8_scale_for(mx * inv);
-    const float k = inv / s;
-#pragma omp simd
-    for (int c = 0; c < cols; ++c) qr[c] = s8_round((w[c] * xr[c]) * k);
-    scale[r] = s;
+    scale[r] = norm_round_row(xr, w, cols, eps, ss, mx, qr);
   }
 }
 EMOT5_VERSIONS(void, residual_rms_norm_quantize_rows,
