@@ -113,6 +113,19 @@ class Classifier:
         out = [labels[i] for i in probs.argmax(axis=1)] if len(items) else []
         return out[0] if single else out
 
+    def generate(self, texts, max_new_tokens=8):
+        """Greedy generation's text: a list of str (one str for one str).
+
+        The labels' scores (predict_proba and the rest) need no generation; this runs the decoder
+        a step per token over the whole vocabulary, as `emot5 classify --generate` does for its
+        "generated" field.
+        """
+        if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
+            raise InputError(f"max_new_tokens must be a non-negative int, not {max_new_tokens!r}")
+        items, single = _as_texts(texts)
+        out = self._c.generate(items, max_new_tokens)
+        return out[0] if single else out
+
     def __call__(self, texts, top_k=_TOP_ONE):
         """transformers' text-classification shapes.
 

@@ -82,6 +82,21 @@ PYBIND11_MODULE(_emot5, m) {
            py::arg("batch_size") = 32, py::arg("max_input_tokens") = 512)
       .def("probabilities", &probabilities, py::arg("texts"), py::arg("batch_size") = 0,
            "(len(texts), len(labels)) float32 probabilities; releases the GIL while it computes")
+      .def(
+          "generate",
+          [](const emot5::Classifier& c, const std::vector<std::string>& texts, int max_new_tokens) {
+            std::vector<emot5::Generation> gens;
+            {
+              py::gil_scoped_release unlocked;
+              gens = c.generate(texts, max_new_tokens);
+            }
+            std::vector<std::string> out;
+            out.reserve(gens.size());
+            for (auto& g : gens) out.push_back(std::move(g.text));
+            return out;
+          },
+          py::arg("texts"), py::arg("max_new_tokens") = 8,
+          "greedy generation's text for each text (what emot5 classify --generate writes as \"generated\")")
       .def_property_readonly("labels", &emot5::Classifier::labels)
       .def_property_readonly("model_dir", &emot5::Classifier::model_dir)
       .def_property_readonly("precision", [](const emot5::Classifier& c) { return c.options().precision; })

@@ -68,6 +68,21 @@ check(clf.predict(np.array(texts[:20], dtype=object)) == want_labels[:20], "a nu
 check(clf.predict(t for t in texts[:20]) == want_labels[:20], "a generator")
 check(clf.predict([]) == [] and clf.predict_proba([]).shape == (0, 6), "no texts")
 
+# generate: greedy generation's text, equal to `emot5 classify --generate`'s "generated".
+sample = texts[:64]
+p = subprocess.run([EMOT5, "classify", "--format", "jsonl", "--generate", "--threads", "2"] + sample,
+                   capture_output=True, text=True, env=env, timeout=600)
+check(p.returncode == 0, f"classify --generate: {p.stderr[-300:]}")
+want_generated = [json.loads(line)["generated"] for line in p.stdout.splitlines()]
+check(clf.generate(sample) == want_generated, f"generate against classify --generate: {clf.generate(sample)[:5]}")
+check(clf.generate(sample[0]) == want_generated[0] and clf.generate([]) == [], "generate: one str, no texts")
+for bad in (-1, 1.5, True):
+    try:
+        clf.generate("a", max_new_tokens=bad)
+        check(False, f"max_new_tokens={bad!r} is refused")
+    except emot5.InputError:
+        pass
+
 # classify_frame: same index, the label and a column per label.
 df = pd.DataFrame({"text": texts, "id": range(len(texts))}, index=[f"r{i}" for i in range(len(texts))])
 out = emot5.classify_frame(df, column="text", classifier=clf)
