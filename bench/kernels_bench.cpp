@@ -1,7 +1,9 @@
 // The matrix products of one flan-t5-small encoder layer (d_model 512, q|k|v 1152, gated FFN
 // 2048, FFN output 512 from 1024) in f32 (oneDNN's sgemm, and the packed matmul the engine uses),
 // bf16 (packed) and int8, at batch 1 (25 tokens, an average test
-// sentence) and batch 32 (800 tokens). Prints the machine, ISA, threads and command.
+// sentence) and batch 32 (800 tokens); then the element-wise passes around them (RMSNorm and the
+// gated activation, in f32 and fused with int8 quantization) and attention's scores. Prints the
+// machine, ISA, threads and command.
 //   build/bench/emot5_kernels_bench --threads 2
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/ops.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/qgemm.h"
@@ -56,6 +59,45 @@ BENCHMARK_CAPTURE(product, f32_sgemm_unpacked, F32Sgemm)->Apply(shapes);
 BENCHMARK_CAPTURE(product, f32_packed, F32)->Apply(shapes);
 BENCHMARK_CAPTURE(product, bf16_packed, Bf16)->Apply(shapes);
 BENCHMARK_CAPTURE(product, int8, Int8)->Apply(shapes);
+
+// The element-wise passes around the products, over one FFN block (256 rows) or one head's
+// scores: the int8 path's fused producers beside their f32 forms.
+enum Pass { RmsNorm, RmsNormQuantize, Gated, GatedQuantize };
+
+void elementwise(benchmark::State& state, Pass pass) {
+  const int rows = 256, D = 512, F = 1024;
+  const auto x = random_vec(static_cast<size_t>(rows) * 2 * F, 3, 1.0f), w = random_vec(D, 4, 1.0f);
+  const std::vector<float> scale(rows, 0.01f);
+  std::vector<float> out(static_cast<size_t>(rows) * F), s(rows);
+  std::vector<int8_t> q(out.size());
+  for (auto _ : state) {
+    if (pass == RmsNorm) rms_norm(x.data(), w.data(), rows, D, 1e-6f, out.data());
+    if (pass == RmsNormQuantize) rms_norm_quantize(x.data(), w.data(), rows, D, 1e-6f, q.data(), s.data());
+    if (pass == Gated) gated_activate_rows(x.data(), rows, F, Act::GeluNew, out.data());
+    if (pass == GatedQuantize) gated_activate_quantize_rows(x.data(), scale.data(), rows, F, Act::GeluNew, q.data(), s.data());
+    benchmark::DoNotOptimize(q.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const long values = pass == RmsNorm || pass == RmsNormQuantize ? static_cast<long>(rows) * D : static_cast<long>(rows) * F;
+  state.counters["values/s"] = benchmark::Counter(static_cast<double>(values), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_CAPTURE(elementwise, rms_norm_f32, RmsNorm)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(elementwise, rms_norm_quantize, RmsNormQuantize)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(elementwise, gated_gelu_f32, Gated)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(elementwise, gated_gelu_quantize, GatedQuantize)->Unit(benchmark::kMicrosecond);
+
+// One head's attention scores for a text of L tokens: bias, softmax by row.
+void attention_scores(benchmark::State& state) {
+  const int L = static_cast<int>(state.range(0));
+  const auto s0 = random_vec(static_cast<size_t>(L) * L, 5, 4.0f), bias = random_vec(2 * L, 6, 1.0f);
+  std::vector<float> s(s0.size());
+  for (auto _ : state) {
+    s = s0;
+    attention_softmax(s.data(), L, bias.data() + L, nullptr);
+    benchmark::DoNotOptimize(s.data());
+  }
+}
+BENCHMARK(attention_scores)->Arg(25)->Arg(64)->ArgName("L")->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
