@@ -313,6 +313,35 @@ TEST(PackedGemm, QuantizedRowsScaledOrLeftUnscaled) {
     }
 }
 
+// The weights' quantization equals lrint(clamp(w / scale, ±127)) to the bit, in every ISA
+// version: ties, a zero row, NaN (to 0) and infinity.
+TEST(Int8Weights, QuantizeRowsMatchesLrintOfTheClampedQuotient) {
+  const int rows = 7, cols = 300;
+  auto w = random_vec(static_cast<size_t>(rows) * cols, 61, 1.0f);
+  for (int c = 0; c < cols; ++c) w[static_cast<size_t>(1) * cols + c] = 0.0f;  // a zero row
+  w[2 * cols + 0] = 127.0f;  // row 2: scale 1, so halves are ties
+  for (int c = 1; c < 20; ++c) w[2 * cols + c] = static_cast<float>(c) - 10.5f;
+  w[3 * cols + 5] = NAN;
+  w[4 * cols + 9] = INFINITY;
+  const Isa best = active_isa();
+  for (Isa cap : {Isa::Avx512, Isa::Avx2, Isa::Base}) {
+    if (static_cast<int>(cap) > static_cast<int>(best)) continue;
+    set_isa_cap(cap);
+    const auto m = quantize_rows(w.data(), rows, cols);
+    for (int r = 0; r < rows; ++r) {
+      float mx = 0;
+      for (int c = 0; c < cols; ++c) mx = std::max(mx, std::fabs(w[static_cast<size_t>(r) * cols + c]));
+      const float s = mx > 0 ? mx / 127.0f : 1.0f;
+      ASSERT_EQ(m.scale[r], s) << "row " << r << " " << isa_name(cap);
+      for (int c = 0; c < cols; ++c) {
+        const auto want = static_cast<int8_t>(std::lrint(std::clamp(w[static_cast<size_t>(r) * cols + c] / s, -127.0f, 127.0f)));
+        ASSERT_EQ(m.q[static_cast<size_t>(r) * cols + c], want) << "row " << r << " col " << c << " " << isa_name(cap);
+      }
+    }
+  }
+  set_isa_cap(best);
+}
+
 TEST(Bf16Gemm, RoundsToNearestEven) {
   // 1 + 2^-8 is halfway between two bf16 values and rounds to even (1.0); 1 + 3·2^-8 rounds up.
   const float x[4] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f, 0.0f};
