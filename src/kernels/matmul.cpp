@@ -243,13 +243,8 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
     thread_local std::vector<float> xs;
     xq.resize(static_cast<size_t>(M) * K);
     xs.resize(static_cast<size_t>(M));
-    int8_t* const xq_p = xq.data();  // not the thread_local names inside the lambda: workers have their own
-    float* const xs_p = xs.data();
-    parallel_chunks(M, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long m0, long m1) {
-      for (long m = m0; m < m1; ++m)
-        xs_p[m] = quantize_s8(x + static_cast<size_t>(m) * ldx, K, xq_p + static_cast<size_t>(m) * K);
-    });
-    multiply_quantized(M, xq_p, xs_p, y, ldy, beta);
+    quantize_rows_s8(x, M, K, ldx, xq.data(), xs.data());
+    multiply_quantized(M, xq.data(), xs.data(), y, ldy, beta);
     return;
   }
   thread_local std::vector<uint16_t> xb;
@@ -309,9 +304,10 @@ void PackedMatrix::multiply_quantized(int M, const int8_t* xq, const float* x_sc
 
 float quantize_row_s8(const float* x, int K, int8_t* out) { return quantize_s8(x, K, out); }
 
-void quantize_rows_s8(const float* x, int rows, int K, int8_t* q, float* scale) {
+void quantize_rows_s8(const float* x, int rows, int K, int ldx, int8_t* q, float* scale) {
   parallel_chunks(rows, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) scale[r] = quantize_s8(x + static_cast<size_t>(r) * K, K, q + static_cast<size_t>(r) * K);
+    for (long r = r0; r < r1; ++r)
+      scale[r] = quantize_s8(x + static_cast<size_t>(r) * ldx, K, q + static_cast<size_t>(r) * K);
   });
 }
 

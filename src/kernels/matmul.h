@@ -54,8 +54,9 @@ size_t matmul_kernels_cached();
 // x row → int8 with one scale, returned: x ≈ q · scale, scale = max|x| / 127, rounding half to
 // even (1 for an all-zero row).
 float quantize_row_s8(const float* x, int K, int8_t* out);
-// The same for rows (rows, K) dense, split across the threads: scale[r] for row r.
-void quantize_rows_s8(const float* x, int rows, int K, int8_t* q, float* scale);
+// The same for rows (rows, K) of stride ldx, split across the threads: q dense (rows, K),
+// scale[r] for row r.
+void quantize_rows_s8(const float* x, int rows, int K, int ldx, int8_t* q, float* scale);
 
 // x → bf16 bits, rounding to nearest even (the vectorized form of io's f32_to_bf16).
 void f32_to_bf16_row(const float* x, long n, uint16_t* out);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -252,12 +253,18 @@ EMOT5_VERSIONS(void, subtract_row, (const float* x, int n, double lse, float* ou
 
 constexpr long kChunk = 4096, kParallelFrom = 32768;
 
+// Runs f(r0, r1) over rows of `cols` values in chunks of about kChunk values, across the threads
+// once there are kParallelFrom values or more.
+template <class F>
+void for_row_chunks(int rows, int cols, F&& f) {
+  const long per_row = std::max(1, cols);
+  parallel_chunks(rows, std::max(1L, kChunk / per_row), std::max(1L, kParallelFrom / per_row), std::forward<F>(f));
+}
+
 }  // namespace
 
 void rms_norm(const float* x, const float* w, int rows, int cols, float eps, float* out) {
-  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
-  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)),
-                  [&](long r0, long r1) { rms_norm_rows(x, w, r0, r1, cols, eps, out); });
+  for_row_chunks(rows, cols, [&](long r0, long r1) { rms_norm_rows(x, w, r0, r1, cols, eps, out); });
 }
 
 // gelu_new, the activation of T5 v1.1 and flan-t5, has its own vectorized loop (split across
@@ -271,7 +278,6 @@ void activate(float* x, long n, Act a) {
 }
 
 void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
-  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, F));
   auto rows_fn = [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
       const float* g = gu + r * 2L * F;
@@ -283,32 +289,26 @@ void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
       }
     }
   };
-  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, F)), rows_fn);
+  for_row_chunks(rows, F, rows_fn);
 }
 
 void rms_norm_quantize(const float* x, const float* w, int rows, int cols, float eps, int8_t* q, float* scale) {
-  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
-  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)),
-                  [&](long r0, long r1) { rms_norm_quantize_rows(x, w, r0, r1, cols, eps, q, scale); });
+  for_row_chunks(rows, cols, [&](long r0, long r1) { rms_norm_quantize_rows(x, w, r0, r1, cols, eps, q, scale); });
 }
 
 void residual_rms_norm_quantize(float* x, const float* t, const float* t_scale, const float* w, int rows, int cols,
                                 float eps, int8_t* q, float* scale) {
-  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
-  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)), [&](long r0, long r1) {
+  for_row_chunks(rows, cols, [&](long r0, long r1) {
     residual_rms_norm_quantize_rows(x, t, t_scale, w, r0, r1, cols, eps, q, scale);
   });
 }
 
 void add_scaled_rows(float* x, const float* t, const float* t_scale, int rows, int cols) {
-  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, cols));
-  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, cols)),
-                  [&](long r0, long r1) { add_scaled_rows_span(x, t, t_scale, r0, r1, cols); });
+  for_row_chunks(rows, cols, [&](long r0, long r1) { add_scaled_rows_span(x, t, t_scale, r0, r1, cols); });
 }
 
 void gated_activate_quantize_rows(const float* gu, const float* in_scale, int rows, int F, Act a, int8_t* q,
                                   float* scale) {
-  const long rows_per_chunk = std::max(1L, kChunk / std::max(1, F));
   auto rows_fn = [&](long r0, long r1) {
     thread_local std::vector<float> row;  // one row of act(g)·u, in this thread's cache
     if (row.size() < static_cast<size_t>(F)) row.resize(static_cast<size_t>(F));
@@ -324,7 +324,7 @@ void gated_activate_quantize_rows(const float* gu, const float* in_scale, int ro
       }
     }
   };
-  parallel_chunks(rows, rows_per_chunk, std::max(1L, kParallelFrom / std::max(1, F)), rows_fn);
+  for_row_chunks(rows, F, rows_fn);
 }
 
 void softmax(float* x, int n) { softmax_row(x, n); }

@@ -17,13 +17,7 @@ namespace {
 // half to even and clamped to ±127, NaN to 0: what std::lrint(std::clamp(w / s, -127, 127))
 // gives, in loops that vectorize (a model's weights are quantized at every int8 load).
 EMOT5_INLINE float quantize_weight_row_body(const float* w, int cols, int8_t* q) {
-  float mx = 0.0f;
-#pragma omp simd reduction(max : mx)
-  for (int c = 0; c < cols; ++c) {
-    const float a = w[c] < 0 ? -w[c] : w[c];
-    mx = a > mx ? a : mx;
-  }
-  const float s = mx > 0 ? mx / 127.0f : 1.0f;
+  const float s = s8_scale_for(max_abs_body(w, cols));
 #pragma omp simd
   for (int c = 0; c < cols; ++c) {
     float v = w[c] / s;

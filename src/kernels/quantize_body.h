@@ -11,6 +11,17 @@ namespace emot5::kernels {
 
 EMOT5_INLINE float s8_scale_for(float max_abs) { return max_abs > 0 ? max_abs / 127.0f : 1.0f; }
 
+// The row's largest magnitude; NaN never wins.
+EMOT5_INLINE float max_abs_body(const float* x, int n) {
+  float mx = 0.0f;
+#pragma omp simd reduction(max : mx)
+  for (int i = 0; i < n; ++i) {
+    const float a = x[i] < 0 ? -x[i] : x[i];
+    mx = a > mx ? a : mx;
+  }
+  return mx;
+}
+
 // v = x / scale: |v| <= 127 up to the last place, since every caller's scale is its row's largest
 // magnitude over 127. Adding and taking away 1.5 · 2^23 rounds it to the nearest integer, ties to
 // even, as nearbyint does in the default rounding mode, and (unlike nearbyint) vectorizes; the
@@ -25,13 +36,7 @@ EMOT5_INLINE int8_t s8_round(float v) {
 }
 
 EMOT5_INLINE float quantize_s8_body(const float* __restrict x, int K, int8_t* __restrict out) {
-  float mx = 0.0f;
-#pragma omp simd reduction(max : mx)
-  for (int k = 0; k < K; ++k) {
-    const float a = x[k] < 0 ? -x[k] : x[k];
-    mx = a > mx ? a : mx;
-  }
-  const float s = s8_scale_for(mx);
+  const float s = s8_scale_for(max_abs_body(x, K));
   const float inv = 1.0f / s;
 #pragma omp simd
   for (int k = 0; k < K; ++k) out[k] = s8_round(x[k] * inv);

@@ -40,7 +40,7 @@ LinearInput encoder_input(const Linear& l, const float* hidden, int rows, int co
   if (l.p->type() != kernels::WeightType::Int8) return {hidden, nullptr, nullptr};
   int8_t* q = scratch_s8(ScratchS8::Encoder, static_cast<size_t>(rows) * cols);
   float* scale = scratch(Scratch::EncoderScale, static_cast<size_t>(rows));
-  if (quantize) kernels::quantize_rows_s8(hidden, rows, cols, q, scale);
+  if (quantize) kernels::quantize_rows_s8(hidden, rows, cols, cols, q, scale);
   return {nullptr, q, scale};
 }
 
