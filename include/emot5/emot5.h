@@ -38,8 +38,9 @@ struct Prediction {
   std::string label;                // the most probable label
   int label_index = 0;              // into Classifier::labels()
   std::vector<float> probabilities; // softmax over the labels' summed token log-probabilities
-  // Each label's summed token log-probability under the full vocabulary. Empty on the fast path
-  // (single-token labels with generation off), which computes only the labels' rows of the head.
+  // Each label's summed token log-probability under the full vocabulary: filled when asked for
+  // (classify_batch's log_probs) or when a label spans several tokens; otherwise empty, since
+  // single-token labels need only the labels' rows of the head (with generation on too).
   std::vector<double> log_probs;
   std::string generated;            // what greedy generation says (empty when disabled)
   std::vector<int> generated_ids;   // decoder start first, up to and including eos

@@ -96,7 +96,7 @@ void add_bench(CLI::App& app, Runner* run, int argc, char** argv) {
       ->capture_default_str();
   cmd->add_option("--latency-texts", o->b.latency_texts, "Texts timed one by one for latency percentiles")
       ->capture_default_str();
-  cmd->add_flag("--generate", o->generate, "Run greedy generation (the full head) in every run, as classify --generate does");
+  cmd->add_flag("--generate", o->generate, "Run greedy generation (a pass over the whole head per token) in every run, as classify --generate does");
   cmd->add_flag("--contended", o->b.contended,
                 "Also measure the first precision beside a busy process that the bench starts and stops");
   cmd->add_option("--json", o->json_out, "Write the results as JSON to this file");

@@ -96,39 +96,40 @@ void Classifier::Impl::classify_chunk(const std::vector<std::vector<int>>& seqs,
   std::vector<std::vector<double>> log_probs(B, std::vector<double>(NL, 0.0));
 
   if (labels.single_token()) {
-    auto score_full = [&](const float* lg) {
+    // The labels' scores from a first decoder step's state: with the whole head when log_probs
+    // are asked for (the vocabulary's normalizer), else with only the labels' rows of the head,
+    // since the normalizer cancels in the softmax over labels.
+    auto score = [&](const DecoderState& st) {
+      if (want_log_probs) {
+        std::vector<float> lg(static_cast<size_t>(B) * V);
+        model->logits(st, lg.data());
 #pragma omp parallel for schedule(static) if (B > 1)
-      for (int b = 0; b < B; ++b) {
-        const float* row = lg + static_cast<size_t>(b) * V;
-        const double lse = kernels::log_softmax(row, V, nullptr);
-        for (size_t l = 0; l < NL; ++l) log_probs[b][l] = row[labels.tokens[l][0]] - lse;
+        for (int b = 0; b < B; ++b) {
+          const float* row = &lg[static_cast<size_t>(b) * V];
+          const double lse = kernels::log_softmax(row, V, nullptr);
+          for (size_t l = 0; l < NL; ++l) log_probs[b][l] = row[labels.tokens[l][0]] - lse;
+        }
+        return;
       }
-    };
-    if (generate) {
-      const auto gen = model->generate(enc, opt.max_new_tokens, score_full);
-      for (int b = 0; b < B; ++b) {
-        out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
-        out[b]->generated = tok->decode(out[b]->generated_ids);
-      }
-    } else if (want_log_probs) {
-      // One decoder step with the whole head: the vocabulary's normalizer gives log-probabilities.
-      DecoderState st = model->start_decoder(enc, 1);
-      const std::vector<int> start(B, c.decoder_start_token_id);
-      model->decode_step(st, start.data());
-      std::vector<float> lg(static_cast<size_t>(B) * V);
-      model->logits(st, lg.data());
-      score_full(lg.data());
-    } else {
-      // One decoder step and only the labels' rows of the head. The normalizer over the whole
-      // vocabulary cancels in the softmax over labels.
-      DecoderState st = model->start_decoder(enc, 1);
-      const std::vector<int> start(B, c.decoder_start_token_id);
-      model->decode_step(st, start.data());
       std::vector<float> lg(static_cast<size_t>(B) * NL);
       kernels::gemm_nt(B, static_cast<int>(NL), D, st.hidden.data(), D, label_head.data(), D, lg.data(),
                        static_cast<int>(NL));
       for (int b = 0; b < B; ++b)
         for (size_t l = 0; l < NL; ++l) log_probs[b][l] = lg[b * NL + l];
+    };
+    if (generate) {
+      const auto gen = model->generate(enc, opt.max_new_tokens, score);
+      for (int b = 0; b < B; ++b) {
+        out[b]->generated_ids = trim_after_eos(gen[b], c.eos_token_id);
+        out[b]->generated = tok->decode(out[b]->generated_ids);
+      }
+    } else {
+      DecoderState st = model->start_decoder(enc, 1);
+      const std::vector<int> start(B, c.decoder_start_token_id);
+      model->decode_step(st, start.data());
+      score(st);
+    }
+    if (!want_log_probs) {  // the scores are logits, not log-probabilities: not reported
       for (int b = 0; b < B; ++b) finish(*out[b], log_probs[b]);
       return;
     }

@@ -372,22 +372,27 @@ std::vector<float> T5Model::head_rows(const std::vector<int>& ids) const {
   return out;
 }
 
+void T5Model::next_tokens(const DecoderState& st, int* best, const char* skip) const {
+  std::call_once(argmax_once_, [&] {
+    head_argmax_ = std::make_unique<kernels::HeadArgmax>(lm_head_, config_.vocab_size, config_.d_model);
+  });
+  head_argmax_->argmax(st.batch, st.hidden.data(), best, skip);
+}
+
 std::vector<std::vector<int>> T5Model::generate(const EncoderOutput& enc, int max_new_tokens,
-                                                const std::function<void(const float*)>& on_first_logits) const {
-  const int B = enc.batch(), V = config_.vocab_size;
+                                                const std::function<void(const DecoderState&)>& on_first_step) const {
+  const int B = enc.batch();
   std::vector<std::vector<int>> seqs(B, std::vector<int>{config_.decoder_start_token_id});
   if (max_new_tokens <= 0 || B == 0) return seqs;
   DecoderState st = start_decoder(enc, max_new_tokens);
   std::vector<int> tokens(B, config_.decoder_start_token_id);
   std::vector<char> done(B, 0);
-  std::vector<float> lg(static_cast<size_t>(B) * V);
+  std::vector<int> best(B);
   for (int s = 0; s < max_new_tokens; ++s) {
     decode_step(st, tokens.data());
-    logits(st, lg.data());
-    if (s == 0 && on_first_logits) on_first_logits(lg.data());
-    std::vector<int> best(B);
-#pragma omp parallel for schedule(static) if (B > 1)
-    for (int b = 0; b < B; ++b) best[b] = done[b] ? config_.pad_token_id : kernels::argmax(&lg[static_cast<size_t>(b) * V], V);
+    if (s == 0 && on_first_step) on_first_step(st);
+    for (int b = 0; b < B; ++b) best[b] = config_.pad_token_id;
+    next_tokens(st, best.data(), done.data());
     bool all_done = true;
     for (int b = 0; b < B; ++b) {
       const int next = best[b];

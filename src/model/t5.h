@@ -14,6 +14,7 @@
 
 #include "io/config.h"
 #include "io/tensor_source.h"
+#include "kernels/head_argmax.h"
 #include "kernels/ops.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemm.h"
@@ -135,12 +136,17 @@ class T5Model {
   // The head's weight rows for `ids` (n, D); apply them to state.hidden (already scaled).
   std::vector<float> head_rows(const std::vector<int>& ids) const;
 
+  // The greedy choice of each row of state.hidden over the whole vocabulary: the f32 head's
+  // argmax, found through a screen (kernels/head_argmax.h) instead of the full logits. Rows with
+  // skip[b] set are left as they are.
+  void next_tokens(const DecoderState& state, int* best, const char* skip = nullptr) const;
+
   // HF's greedy generate: each row starts with decoder_start; after eos, pad; stops when every
-  // row has ended or after max_new_tokens. `on_first_logits`, when set, sees the first step's
-  // logits (B, V) before they are used, so that a caller can score labels from the same pass.
+  // row has ended or after max_new_tokens. `on_first_step`, when set, sees the state after the
+  // first step, so that a caller can score labels from the same pass (head_rows, logits).
   std::vector<std::vector<int>> generate(
       const EncoderOutput& enc, int max_new_tokens,
-      const std::function<void(const float*)>& on_first_logits = {}) const;
+      const std::function<void(const DecoderState&)>& on_first_step = {}) const;
 
   size_t weight_bytes() const { return weight_bytes_; }
 
@@ -167,6 +173,9 @@ class T5Model {
   // V × D floats more.
   mutable std::once_flag head_once_;
   mutable std::unique_ptr<kernels::PackedMatrix> head_packed_;
+  // Greedy generation's argmax over the head, made on its first use.
+  mutable std::once_flag argmax_once_;
+  mutable std::unique_ptr<kernels::HeadArgmax> head_argmax_;
   float head_scale_ = 1.0f;
   T5Stack encoder_, decoder_;
 };

@@ -58,7 +58,8 @@ TEST_P(ClassifierParity, ProbabilitiesAreSoftmaxOfHfLabelLogits) {
   ClassifierOptions gen_opt;
   gen_opt.generate = true;
   const auto clf = Classifier::load(dir, gen_opt);
-  const auto preds = clf.classify_batch(ref.texts);
+  const auto preds = clf.classify_batch(ref.texts, clf.options().batch_size, /*log_probs=*/true);
+  const auto gen_only = clf.classify_batch(ref.texts);  // generation without log_probs
   const auto fast = Classifier::load(dir).classify_batch(ref.texts);  // the default: scores only
   const size_t V = 32128;
   int checked = 0;
@@ -75,7 +76,11 @@ TEST_P(ClassifierParity, ProbabilitiesAreSoftmaxOfHfLabelLogits) {
       EXPECT_NEAR(preds[b].log_probs[l], row[kLabelIds[l]] - lse, 1e-3) << b << " " << l;
     }
     EXPECT_EQ(preds[b].label, fast[b].label);
+    EXPECT_EQ(gen_only[b].label, fast[b].label);
+    EXPECT_EQ(gen_only[b].generated_ids, preds[b].generated_ids);
+    for (int l = 0; l < 6; ++l) EXPECT_NEAR(gen_only[b].probabilities[l], want[l], 1e-4) << b << " " << l;
     EXPECT_TRUE(fast[b].log_probs.empty());
+    EXPECT_TRUE(gen_only[b].log_probs.empty());
     EXPECT_EQ(preds[b].generated_ids.front(), 0);
     ++checked;
   }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/head_argmax.h"
+#include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "model/relative_position.h"
 
@@ -126,6 +128,92 @@ TEST(Ops, ArgmaxTakesTheFirstLargestAndSkipsNaN) {
   EXPECT_EQ(argmax(big.data(), 32128), 20000);
   const float neg_inf[3] = {-INFINITY, -INFINITY, -INFINITY};
   EXPECT_EQ(argmax(neg_inf, 3), 0);
+}
+
+// The exact argmax over a head (double sums), and the gap to the runner-up relative to the
+// largest |logit|: rows whose gap is below f32's rounding have no single right answer.
+std::pair<int, double> exact_argmax(const std::vector<float>& w, int V, int D, const float* x) {
+  int best = 0;
+  double top = -INFINITY, second = -INFINITY, scale = 0;
+  for (int v = 0; v < V; ++v) {
+    double z = 0;
+    for (int i = 0; i < D; ++i) z += static_cast<double>(w[static_cast<size_t>(v) * D + i]) * x[i];
+    scale = std::max(scale, std::fabs(z));
+    if (z > top) {
+      second = top;
+      top = z;
+      best = v;
+    } else if (z > second) {
+      second = z;
+    }
+  }
+  return {best, (top - second) / std::max(scale, 1e-30)};
+}
+
+// A head like a trained one's: rows of different norms, hidden states near some rows, so that
+// the winner stands out as in greedy decoding, and near-duplicate rows (noise at bf16's
+// resolution), whose order the bf16 screen alone gets wrong.
+TEST(HeadArgmax, ScreenFindsTheExactArgmax) {
+  for (const int D : {64, 256}) {
+    const int V = 5000, M = 40;  // V not a multiple of the screen's blocks
+    std::mt19937 rng(7 + D);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> w(static_cast<size_t>(V) * D);
+    for (int v = 0; v < V; ++v) {
+      const float norm = 0.5f + static_cast<float>(v % 7) * 0.25f;
+      for (int i = 0; i < D; ++i) w[static_cast<size_t>(v) * D + i] = norm * nd(rng) / std::sqrt(static_cast<float>(D));
+    }
+    std::vector<float> x(static_cast<size_t>(M) * D);
+    for (int m = 0; m < M; ++m) {
+      const int near = (m * 997) % (V - 8);
+      const float mix = m % 4 == 3 ? 0.0f : 0.2f + 0.2f * static_cast<float>(m % 4);  // m % 4 == 3: no clear winner
+      for (int i = 0; i < D; ++i)
+        x[static_cast<size_t>(m) * D + i] = 4.0f * (mix * w[static_cast<size_t>(near) * D + i] + 0.3f * nd(rng) / std::sqrt(static_cast<float>(D)));
+      if (m % 2 == 0) {  // near's 7 followers become near plus noise at bf16's resolution
+        for (int k = 1; k <= 7; ++k)
+          for (int i = 0; i < D; ++i) {
+            const size_t at = static_cast<size_t>(near) * D + i;
+            w[at + static_cast<size_t>(k) * D] = w[at] * (1.0f + 4e-3f * nd(rng));
+          }
+      }
+    }
+    for (const auto mode : {HeadArgmax::Mode::Screen, HeadArgmax::Mode::Full}) {
+      if (mode == HeadArgmax::Mode::Screen && !cpu_info().avx512f) continue;  // bf16 products need AVX-512
+      const HeadArgmax head(w.data(), V, D, mode);
+      std::vector<int> best(M, -1);
+      head.argmax(M, x.data(), best.data());
+      int decided = 0;
+      for (int m = 0; m < M; ++m) {
+        const auto [want, gap] = exact_argmax(w, V, D, &x[static_cast<size_t>(m) * D]);
+        if (gap < 1e-5) continue;  // a tie within f32's rounding
+        ++decided;
+        EXPECT_EQ(best[m], want) << "D " << D << ", row " << m << ", gap " << gap;
+      }
+      EXPECT_GE(decided, M - 2) << D;
+      if (mode == HeadArgmax::Mode::Screen) {
+        ASSERT_TRUE(head.screens());
+        EXPECT_EQ(head.screened(), M);
+        // The screen must leave few rows to multiply in f32, or it saves nothing.
+        EXPECT_LT(head.rechecked(), static_cast<long long>(M) * V / 20) << D;
+      }
+    }
+  }
+}
+
+TEST(HeadArgmax, SkipsRowsAndFallsBackOnOverflowAndNaN) {
+  const int V = 300, D = 32;
+  const auto w = random_vec(static_cast<size_t>(V) * D, 11, 0.01f);
+  auto x = random_vec(4 * D, 12);
+  x[static_cast<size_t>(1) * D + 3] = 3.4e38f;  // rounds to inf in bf16: no bound, so f32 over the head
+  for (int i = 0; i < D; ++i) x[static_cast<size_t>(2) * D + i] = NAN;  // every logit NaN: 0, as argmax()
+  const HeadArgmax head(w.data(), V, D, cpu_info().avx512f ? HeadArgmax::Mode::Screen : HeadArgmax::Mode::Full);
+  std::vector<int> best = {-1, -1, -1, -7};
+  const char skip[4] = {0, 0, 0, 1};
+  head.argmax(4, x.data(), best.data(), skip);
+  EXPECT_EQ(best[0], exact_argmax(w, V, D, &x[0]).first);
+  EXPECT_EQ(best[1], exact_argmax(w, V, D, &x[static_cast<size_t>(D)]).first);
+  EXPECT_EQ(best[2], 0);
+  EXPECT_EQ(best[3], -7);  // skipped: left as it was
 }
 
 TEST(Ops, ActivationsMatchNaive) {
