@@ -24,6 +24,16 @@ EMOT5_INLINE float dot_body(const float* a, const float* b, int n) {
 }
 EMOT5_VERSIONS(float, dot, (const float* a, const float* b, int n), (a, b, n))
 
+// The candidates' logits: products of floats are exact in double, and the sum's error is far
+// below f32's rounding, so near-ties are decided as exact arithmetic decides them.
+EMOT5_INLINE double dot_double_body(const float* a, const float* b, int n) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (int i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+EMOT5_VERSIONS(double, dot_double, (const float* a, const float* b, int n), (a, b, n))
+
 // The largest a_v - E_v, E_v = err_v·ca + norm_v·cb + cc; -inf when some a_v is not finite.
 EMOT5_INLINE float screen_floor_body(const float* a, const float* err, const float* norm, int n, float ca, float cb,
                                      float cc) {
@@ -157,7 +167,7 @@ void HeadArgmax::argmax(int M, const float* x, int* best, const char* skip) cons
       continue;
     }
     int pick = -1;
-    float top = 0.0f;
+    double top = 0.0;
     const float* err = round_err_.data();
     const float* nrm = norm_.data();
     constexpr int kBlock = 128;
@@ -166,7 +176,7 @@ void HeadArgmax::argmax(int M, const float* x, int* best, const char* skip) cons
       if (screen_count(am, err, nrm, v0, v1, ca, cb, cc, lo) == 0) continue;
       for (int v = v0; v < v1; ++v) {
         if (am[v] + (err[v] * ca + nrm[v] * cb + cc) < lo) continue;
-        const float z = dot(w_ + static_cast<size_t>(v) * D, xm, D);
+        const double z = dot_double(w_ + static_cast<size_t>(v) * D, xm, D);
         ++rechecked;
         if (pick < 0 ? !std::isnan(z) : z > top) {
           pick = v;

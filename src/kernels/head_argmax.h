@@ -5,10 +5,11 @@
 //   |a_v - x·w_v| ≤ ‖w_v - bf16(w_v)‖·‖bf16(x)‖ + ‖w_v‖·(‖bf16(x) - x‖ + γ·‖bf16(x)‖),
 // the two roundings to bf16 and the f32 sum's own error (γ = 2(D+2)·2⁻²⁴). A row is dropped only
 // when another row is sure to beat it (a_v + E_v < max_u (a_u - E_u)), and the rows left, a
-// handful in practice, are multiplied in f32. The answer is the f32 argmax (first index on ties,
-// NaN never wins) among rows that can still hold the maximum: the full f32 product's answer
-// unless two logits tie within f32 rounding. A row of x whose screen is not finite (overflow,
-// NaN) is multiplied in f32 over the whole head instead.
+// handful in practice, are multiplied with their sums in double. The answer is the exact argmax
+// (first index on ties): the full f32 product's answer unless two logits tie within f32's
+// rounding, where f32 kernels disagree among themselves and this one follows exact arithmetic.
+// A row of x whose screen is not finite (overflow, NaN) is multiplied in f32 over the whole head
+// instead, and answers as argmax() over those logits (NaN never wins).
 //
 // On CPUs without native bf16 products (AVX512_BF16) the screen would cost more than it saves,
 // and the head is multiplied in f32, packed once.
@@ -33,7 +34,7 @@ class HeadArgmax {
   void argmax(int M, const float* x, int* best, const char* skip = nullptr) const;
 
   bool screens() const { return screen_ != nullptr; }
-  // Rows multiplied in f32 after the screen, and rows of x screened, since construction.
+  // Rows multiplied after the screen, and rows of x screened, since construction.
   long long rechecked() const { return rechecked_.load(); }
   long long screened() const { return screened_.load(); }
   size_t bytes() const;

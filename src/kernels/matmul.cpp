@@ -26,12 +26,7 @@ namespace {
 
 EMOT5_INLINE void f32_to_bf16_body(const float* x, long n, uint16_t* out) {
 #pragma omp simd
-  for (long i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, &x[i], sizeof u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    out[i] = static_cast<uint16_t>(u >> 16);
-  }
+  for (long i = 0; i < n; ++i) out[i] = bf16_round(x[i]);
 }
 EMOT5_VERSIONS(void, f32_to_bf16, (const float* x, long n, uint16_t* out), (x, n, out))
 
@@ -237,7 +232,7 @@ void PackedMatrix::Impl::run(int M, int N, int K, bool accumulate, const void* s
 void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, float beta) const {
   if (M == 0 || rows_ == 0) return;
   if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply: beta must be 0 or 1");
-  const int N = rows_, K = cols_;
+  const int K = cols_;
   if (type_ == WeightType::Int8) {
     thread_local std::vector<int8_t> xq;
     thread_local std::vector<float> xs;
@@ -247,23 +242,38 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
     multiply_quantized(M, xq.data(), xs.data(), y, ldy, beta);
     return;
   }
-  thread_local std::vector<uint16_t> xb;
-  thread_local std::vector<float> xf, yf;
-  // The packed layout serves dense rows only (oneDNN picks another layout for strided ones):
-  // strided x is gathered, and a strided y goes through a dense buffer.
-  const void* src_data = x;
   if (type_ == WeightType::Bf16) {
+    thread_local std::vector<uint16_t> xb;
     xb.resize(static_cast<size_t>(M) * K);
     uint16_t* const xb_p = xb.data();  // not the thread_local name inside the lambda: workers have their own
     parallel_chunks(M, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long m0, long m1) {
       for (long m = m0; m < m1; ++m) f32_to_bf16(x + static_cast<size_t>(m) * ldx, K, xb_p + static_cast<size_t>(m) * K);
     });
-    src_data = xb_p;
-  } else if (ldx != K) {
+    multiply_bf16(M, xb_p, y, ldy, beta);
+    return;
+  }
+  thread_local std::vector<float> xf;
+  // The packed layout serves dense rows only (oneDNN picks another layout for strided ones):
+  // strided x is gathered, and a strided y goes through a dense buffer.
+  const void* src_data = x;
+  if (ldx != K) {
     xf.resize(static_cast<size_t>(M) * K);
     for (int m = 0; m < M; ++m) std::copy_n(x + static_cast<size_t>(m) * ldx, K, &xf[static_cast<size_t>(m) * K]);
     src_data = xf.data();
   }
+  run_dense(M, src_data, y, ldy, beta);
+}
+
+void PackedMatrix::multiply_bf16(int M, const uint16_t* xb, float* y, int ldy, float beta) const {
+  if (M == 0 || rows_ == 0) return;
+  if (type_ != WeightType::Bf16) throw std::invalid_argument("PackedMatrix::multiply_bf16: the weight is not bf16");
+  if (beta != 0.0f && beta != 1.0f) throw std::invalid_argument("PackedMatrix::multiply_bf16: beta must be 0 or 1");
+  run_dense(M, xb, y, ldy, beta);
+}
+
+void PackedMatrix::run_dense(int M, const void* src_data, float* y, int ldy, float beta) const {
+  const int N = rows_, K = cols_;
+  thread_local std::vector<float> yf;
   float* dst_data = y;
   if (ldy != N) {
     yf.resize(static_cast<size_t>(M) * N);

@@ -39,8 +39,13 @@ class PackedMatrix {
   // the product are left unscaled (y = (xq · w^T) + beta·y), for consumers that apply x_scale
   // themselves as they read y.
   void multiply_quantized(int M, const int8_t* xq, const float* x_scale, float* y, int ldy, float beta = 0.0f) const;
+  // Bf16 only: the same from x already rounded to bf16, xb (M, K) dense (as f32_to_bf16_row
+  // rounds), for producers that round their own output.
+  void multiply_bf16(int M, const uint16_t* xb, float* y, int ldy, float beta = 0.0f) const;
 
  private:
+  // Dense src rows of the weight's type into y (ldy), through a dense buffer when ldy != rows.
+  void run_dense(int M, const void* src_data, float* y, int ldy, float beta) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int rows_, cols_;

@@ -81,6 +81,24 @@ EMOT5_INLINE void rms_norm_rows_body(const float* x, const float* w, long r0, lo
 EMOT5_VERSIONS(void, rms_norm_rows, (const float* x, const float* w, long r0, long r1, int cols, float eps, float* out),
                (x, w, r0, r1, cols, eps, out))
 
+// The same rows rounded to bf16 as they are made (bit for bit f32_to_bf16_row of rms_norm's).
+EMOT5_INLINE void rms_norm_bf16_rows_body(const float* x, const float* w, long r0, long r1, int cols, float eps,
+                                          uint16_t* out) {
+  for (long r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    uint16_t* o = out + r * cols;
+    float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+    for (int c = 0; c < cols; ++c) ss += xr[c] * xr[c];
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
+#pragma omp simd
+    for (int c = 0; c < cols; ++c) o[c] = bf16_round(w[c] * (xr[c] * inv));
+  }
+}
+EMOT5_VERSIONS(void, rms_norm_bf16_rows,
+               (const float* x, const float* w, long r0, long r1, int cols, float eps, uint16_t* out),
+               (x, w, r0, r1, cols, eps, out))
+
 // The second pass of the two below: from the row's sum of squares ss and largest |w·x| mx, its
 // scale (returned) and the rounding of w·x · inv / scale into q.
 EMOT5_INLINE float norm_round_row(const float* xr, const float* w, int cols, float eps, float ss, float mx,
@@ -169,6 +187,12 @@ EMOT5_INLINE void gated_gelu_new_span_body(const float* g, const float* u, float
   for (long i = 0; i < n; ++i) out[i] = gelu_new(g[i]) * u[i];
 }
 EMOT5_VERSIONS(void, gated_gelu_new_span, (const float* g, const float* u, float* out, long n), (g, u, out, n))
+
+EMOT5_INLINE void gated_gelu_new_bf16_span_body(const float* g, const float* u, uint16_t* out, long n) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) out[i] = bf16_round(gelu_new(g[i]) * u[i]);
+}
+EMOT5_VERSIONS(void, gated_gelu_new_bf16_span, (const float* g, const float* u, uint16_t* out, long n), (g, u, out, n))
 
 // One gated row from an unscaled product: out = gelu_new(g·s)·(u·s), then quantized (out is the
 // caller's row buffer; q and the returned scale as quantize_row_s8 gives them for out).
@@ -286,6 +310,25 @@ void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
         gated_gelu_new_span(g, g + F, o, F);
       } else {
         for (int i = 0; i < F; ++i) o[i] = act_one(g[i], a) * g[F + i];
+      }
+    }
+  };
+  for_row_chunks(rows, F, rows_fn);
+}
+
+void rms_norm_bf16(const float* x, const float* w, int rows, int cols, float eps, uint16_t* out) {
+  for_row_chunks(rows, cols, [&](long r0, long r1) { rms_norm_bf16_rows(x, w, r0, r1, cols, eps, out); });
+}
+
+void gated_activate_bf16_rows(const float* gu, int rows, int F, Act a, uint16_t* out) {
+  auto rows_fn = [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const float* g = gu + r * 2L * F;
+      uint16_t* o = out + r * F;
+      if (a == Act::GeluNew) {
+        gated_gelu_new_bf16_span(g, g + F, o, F);
+      } else {
+        for (int i = 0; i < F; ++i) o[i] = bf16_round(act_one(g[i], a) * g[F + i]);
       }
     }
   };

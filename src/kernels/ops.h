@@ -22,6 +22,10 @@ void gated_activate_rows(const float* gu, int rows, int F, Act act, float* out);
 void rms_norm_quantize(const float* x, const float* w, int rows, int cols, float eps, int8_t* q, float* scale);
 void gated_activate_quantize_rows(const float* gu, const float* in_scale, int rows, int F, Act act, int8_t* q,
                                   float* scale);
+// The same two with their output rows rounded to bf16 in the same pass, for a bf16 product
+// (PackedMatrix::multiply_bf16): bit for bit f32_to_bf16_row of the f32 kernels' rows.
+void rms_norm_bf16(const float* x, const float* w, int rows, int cols, float eps, uint16_t* out);
+void gated_activate_bf16_rows(const float* gu, int rows, int F, Act act, uint16_t* out);
 // The residual add before a norm, fused with it: x += t · t_scale (by row; t an int8 product's
 // rows left unscaled), then rms_norm_quantize of the new x.
 void residual_rms_norm_quantize(float* x, const float* t, const float* t_scale, const float* w, int rows, int cols,

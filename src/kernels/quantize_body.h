@@ -9,6 +9,15 @@
 
 namespace emot5::kernels {
 
+// f32 → bf16, rounding to nearest even (NaN not kept apart: activations are finite here), as
+// every bf16 product rounds its inputs.
+EMOT5_INLINE uint16_t bf16_round(float x) {
+  uint32_t u;
+  __builtin_memcpy(&u, &x, sizeof u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
 EMOT5_INLINE float s8_scale_for(float max_abs) { return max_abs > 0 ? max_abs / 127.0f : 1.0f; }
 
 // The row's largest magnitude; NaN never wins.

@@ -38,8 +38,18 @@ enum class ScratchS8 {
   Count
 };
 
+// Bf16 rows, for the inputs of bf16 products (the slots of ScratchS8, in bf16).
+enum class ScratchBf16 { Normed, FfnGated, Context, Encoder, Count };
+
 inline float* scratch(Scratch slot, size_t n) {
   thread_local std::vector<float> buffers[static_cast<size_t>(Scratch::Count)];
+  auto& b = buffers[static_cast<size_t>(slot)];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+inline uint16_t* scratch_bf16(ScratchBf16 slot, size_t n) {
+  thread_local std::vector<uint16_t> buffers[static_cast<size_t>(ScratchBf16::Count)];
   auto& b = buffers[static_cast<size_t>(slot)];
   if (b.size() < n) b.resize(n);
   return b.data();

@@ -11,6 +11,7 @@
 #include "io/error.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
+#include "kernels/simd.h"
 #include "model/attention.h"
 #include "model/scratch.h"
 
@@ -32,11 +33,21 @@ void linear(const Linear& l, const float* x, int rows, float* y, float beta) {
 void linear(const Linear& l, const LinearInput& in, int rows, float* y, float beta) {
   if (in.q)
     l.p->multiply_quantized(rows, in.q, in.scale, y, l.out, beta);
+  else if (in.b)
+    l.p->multiply_bf16(rows, in.b, y, l.out, beta);
   else
     l.p->multiply(rows, in.x, l.in, y, l.out, beta);
 }
 
 LinearInput encoder_input(const Linear& l, const float* hidden, int rows, int cols, bool quantize) {
+  if (l.p->type() == kernels::WeightType::Bf16) {
+    uint16_t* b = scratch_bf16(ScratchBf16::Encoder, static_cast<size_t>(rows) * cols);
+    if (quantize)
+      kernels::parallel_chunks(rows, 16, 64, [&](long r0, long r1) {
+        kernels::f32_to_bf16_row(hidden + r0 * cols, (r1 - r0) * cols, b + r0 * cols);
+      });
+    return {nullptr, nullptr, nullptr, b};
+  }
   if (l.p->type() != kernels::WeightType::Int8) return {hidden, nullptr, nullptr};
   int8_t* q = scratch_s8(ScratchS8::Encoder, static_cast<size_t>(rows) * cols);
   float* scale = scratch(Scratch::EncoderScale, static_cast<size_t>(rows));
@@ -50,6 +61,11 @@ LinearInput norm_input(const Linear& l, float* x, const float* w, int rows, int 
   if (l.p->type() != kernels::WeightType::Int8) {
     if (add) kernels::add_scaled_rows(x, pending->t, pending->scale, rows, cols);
     if (pending) *pending = {};
+    if (l.p->type() == kernels::WeightType::Bf16) {
+      uint16_t* b = scratch_bf16(ScratchBf16::Normed, static_cast<size_t>(rows) * cols);
+      kernels::rms_norm_bf16(x, w, rows, cols, eps, b);
+      return {nullptr, nullptr, nullptr, b};
+    }
     kernels::rms_norm(x, w, rows, cols, eps, n_f32);
     return {n_f32, nullptr, nullptr};
   }
@@ -225,9 +241,13 @@ void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows, PendingResid
     kernels::add_scaled_rows(x, pending->t, pending->scale, rows, D);
     *pending = {};
   }
-  float* n = fused ? nullptr : scratch(Scratch::FfnNormed, static_cast<size_t>(block) * D);
+  const bool bf16 = config_.is_gated_act && ff.wi.p->type() == kernels::WeightType::Bf16 &&
+                    ff.wo.p->type() == kernels::WeightType::Bf16;
+  uint16_t* nb = bf16 ? scratch_bf16(ScratchBf16::Normed, static_cast<size_t>(block) * D) : nullptr;
+  uint16_t* hb = bf16 ? scratch_bf16(ScratchBf16::FfnGated, static_cast<size_t>(block) * F) : nullptr;
+  float* n = fused || bf16 ? nullptr : scratch(Scratch::FfnNormed, static_cast<size_t>(block) * D);
   float* g = scratch(Scratch::FfnInner, static_cast<size_t>(block) * G);
-  float* h = config_.is_gated_act && !fused ? scratch(Scratch::FfnGated, static_cast<size_t>(block) * F) : nullptr;
+  float* h = config_.is_gated_act && !fused && !bf16 ? scratch(Scratch::FfnGated, static_cast<size_t>(block) * F) : nullptr;
   int8_t* hq = fused ? scratch_s8(ScratchS8::FfnGated, static_cast<size_t>(block) * F) : nullptr;
   float* hs = fused ? scratch(Scratch::FfnGatedScale, static_cast<size_t>(pending ? rows : block)) : nullptr;
   float* out = fused && pending ? scratch(Scratch::FfnOut, static_cast<size_t>(rows) * D) : nullptr;
@@ -246,6 +266,13 @@ void T5Model::feed_forward(const T5LayerFF& ff, float* x, int rows, PendingResid
         ff.wo.p->multiply_quantized(m, hq, nullptr, out + static_cast<size_t>(r0) * D, D);
       else
         ff.wo.p->multiply_quantized(m, hq, hs_r, xr, D, 1.0f);  // residual add through beta = 1
+      continue;
+    }
+    if (bf16) {  // the norm and the gated activation round their rows to bf16 as they make them
+      kernels::rms_norm_bf16(xr, ff.layer_norm.weight, m, D, eps, nb);
+      ff.wi.p->multiply_bf16(m, nb, g, G);
+      kernels::gated_activate_bf16_rows(g, m, F, act_, hb);
+      ff.wo.p->multiply_bf16(m, hb, xr, D, 1.0f);  // residual add through beta = 1
       continue;
     }
     kernels::rms_norm(xr, ff.layer_norm.weight, m, D, eps, n);

@@ -35,12 +35,14 @@ struct Linear {  // PyTorch nn.Linear without bias: y = x · w^T
 // y (rows, out) = x (rows, in) · w^T + beta·y, in the weight's precision; dense rows.
 void linear(const Linear& l, const float* x, int rows, float* y, float beta = 0.0f);
 
-// A linear layer's input rows: f32 (x), or, for int8 weights, already quantized (q with one
-// scale a row, x ≈ q · scale) by the pass that made them.
+// A linear layer's input rows: f32 (x); for int8 weights, already quantized (q with one scale
+// a row, x ≈ q · scale) by the pass that made them; for bf16 weights, already rounded to bf16 (b)
+// by the pass that made them.
 struct LinearInput {
   const float* x = nullptr;
   const int8_t* q = nullptr;
   const float* scale = nullptr;
+  const uint16_t* b = nullptr;
 };
 void linear(const Linear& l, const LinearInput& in, int rows, float* y, float beta = 0.0f);
 // A residual add not made yet: x += t · scale by row, where t holds an int8 product's rows left
@@ -49,15 +51,15 @@ struct PendingResidual {
   const float* t = nullptr;
   const float* scale = nullptr;
 };
-// RMSNorm of x's rows (T5LayerNorm weight w) as the input of l: quantized in the same pass when
-// l's weights are int8 (into this thread's scratch, valid until the next call), else written to
-// n_f32 (rows, cols). A pending residual is added into x first (in the same pass for int8) and
+// RMSNorm of x's rows (T5LayerNorm weight w) as the input of l: quantized (int8) or rounded
+// (bf16) in the same pass when l's weights are of that type (into this thread's scratch, valid
+// until the next call), else written to n_f32 (rows, cols). A pending residual is added into x first (in the same pass for int8) and
 // then cleared.
 LinearInput norm_input(const Linear& l, float* x, const float* w, int rows, int cols, float eps, float* n_f32,
                        PendingResidual* pending = nullptr);
 // The encoder's output as the input of the cross-attention's k and v products (of weights like
-// l's): for int8, quantized once when `quantize` is true (the first layer) into this thread's
-// scratch and then reused by every layer's two products; f32 rows otherwise.
+// l's): for int8 or bf16, quantized or rounded once when `quantize` is true (the first layer)
+// into this thread's scratch and then reused by every layer's two products; f32 rows otherwise.
 LinearInput encoder_input(const Linear& l, const float* hidden, int rows, int cols, bool quantize);
 
 struct T5LayerNorm {

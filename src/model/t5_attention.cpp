@@ -46,6 +46,9 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
   const bool o_int8 = a.o.p->type() == kernels::WeightType::Int8;
   int8_t* ctx_q = o_int8 ? scratch_s8(ScratchS8::Context, static_cast<size_t>(T) * I) : nullptr;
   float* ctx_scale = o_int8 ? scratch(Scratch::ContextScale, static_cast<size_t>(T)) : nullptr;
+  // With bf16 weights for o, they are rounded to bf16 there.
+  const bool o_bf16 = a.o.p->type() == kernels::WeightType::Bf16;
+  uint16_t* ctx_b = o_bf16 ? scratch_bf16(ScratchBf16::Context, static_cast<size_t>(T) * I) : nullptr;
   const float *q = qkv, *k = q + I, *v = q + 2 * I;
 #pragma omp parallel
   {
@@ -65,6 +68,11 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
       for (int t = 0; t < T; ++t)
         ctx_scale[t] = kernels::quantize_row_s8(&ctx[static_cast<size_t>(t) * I], I, &ctx_q[static_cast<size_t>(t) * I]);
     }
+    if (o_bf16) {
+#pragma omp for schedule(static)
+      for (int t = 0; t < T; ++t)
+        kernels::f32_to_bf16_row(&ctx[static_cast<size_t>(t) * I], I, &ctx_b[static_cast<size_t>(t) * I]);
+    }
   }
   if (o_int8 && pending) {
     float* out = scratch(Scratch::AttnOut, static_cast<size_t>(T) * c.d_model);
@@ -72,7 +80,11 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
     *pending = {out, ctx_scale};
     return;
   }
-  linear(a.o, o_int8 ? LinearInput{nullptr, ctx_q, ctx_scale} : LinearInput{ctx, nullptr, nullptr}, T, x, 1.0f);
+  linear(a.o,
+         o_int8   ? LinearInput{nullptr, ctx_q, ctx_scale}
+         : o_bf16 ? LinearInput{nullptr, nullptr, nullptr, ctx_b}
+                  : LinearInput{ctx, nullptr, nullptr},
+         T, x, 1.0f);
 }
 
 namespace {
