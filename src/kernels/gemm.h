@@ -8,14 +8,15 @@ namespace emot5::kernels {
 // C[M,N] = A[M,K] · B[N,K]^T + beta·C   (B in PyTorch's Linear layout [out, in])
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta = 0.0f);
-// C[M,N] = A[M,K] · B[K,N] + beta·C
-void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+
+// C[M,N] = A[K,M]^T · B[K,N] + beta·C
+void gemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta = 0.0f);
 
 namespace naive {
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta = 0.0f);
-void gemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+void gemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
              int ldc, float beta = 0.0f);
 }  // namespace naive
 

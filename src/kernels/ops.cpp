@@ -223,33 +223,60 @@ EMOT5_INLINE void softmax_row_body(float* x, int n) {
 }
 EMOT5_VERSIONS(void, softmax_row, (float* x, int n), (x, n))
 
-// One head's (L, L) block of attention scores, in place: bias added, softmax by row, in one
-// call. With c (the rows' int8 scales when q and k came unscaled): s_ij · c_i c_j + bias, and
-// after the softmax p_ij · c_j, which scales v's rows for the product with v. Each row's
-// exponentials run on `buf`, the row padded to a multiple of 16 with -inf (e^-87 ≈ 1.6e-38 each
-// in fast_exp, below the last place of a sum that is at least 1): whole vectors, where a row of
-// 25 scores spent most of its time in the scalar tail of 9.
-EMOT5_INLINE void attention_scores_body(float* s, int L, const float* bias, const float* c, float* buf, int Lp) {
-  for (int i = 0; i < L; ++i) {
-    float* si = s + static_cast<long>(i) * L;
-    const float* bi = bias - i;
+// One head's (L, L) block of attention scores, in place, stored transposed: column i of st holds
+// query i's scores (st[j·ld + i] = q_i · k_j), so that each vector holds 16 queries and the
+// softmax runs across vectors, with no reduction inside a vector and no scalar tail (a row-major
+// block of 25 scores a row spent most of its time in reductions and tails: 2.0 against 0.6 µs). brev[i - j] = bias[j - i] (the bias by distance, reversed so
+// that it runs forward with i); lanes L..ld-1 are padding, computed on zeros. m and sum: ld
+// floats each. With c (length ld, zero-padded): s_ij · c_i c_j + bias, then p_ij · c_j.
+EMOT5_INLINE void attention_scores_body(float* st, int L, int ld, const float* brev, const float* c, float* m,
+                                          float* sum) {
+#pragma omp simd
+  for (int i = 0; i < ld; ++i) {
+    m[i] = -INFINITY;
+    sum[i] = 0.0f;
+  }
+  for (int j = 0; j < L; ++j) {
+    float* sj = st + static_cast<long>(j) * ld;
+    const float* bj = brev - j;
     if (c) {
-      const float ci = c[i];
-      for (int j = 0; j < L; ++j) buf[j] = si[j] * (ci * c[j]) + bi[j];
+      const float cj = c[j];
+#pragma omp simd
+      for (int i = 0; i < ld; ++i) {
+        const float x = i < L ? sj[i] * (c[i] * cj) + bj[i] : 0.0f;
+        sj[i] = x;
+        m[i] = x > m[i] ? x : m[i];
+      }
     } else {
-      for (int j = 0; j < L; ++j) buf[j] = si[j] + bi[j];
-    }
-    for (int j = L; j < Lp; ++j) buf[j] = -INFINITY;
-    softmax_row_body(buf, Lp);
-    if (c) {
-      for (int j = 0; j < L; ++j) si[j] = buf[j] * c[j];
-    } else {
-      for (int j = 0; j < L; ++j) si[j] = buf[j];
+#pragma omp simd
+      for (int i = 0; i < ld; ++i) {
+        const float x = i < L ? sj[i] + bj[i] : 0.0f;
+        sj[i] = x;
+        m[i] = x > m[i] ? x : m[i];
+      }
     }
   }
+  for (int j = 0; j < L; ++j) {
+    float* sj = st + static_cast<long>(j) * ld;
+#pragma omp simd
+    for (int i = 0; i < ld; ++i) {
+      const float e = fast_exp(sj[i] - m[i]);
+      sj[i] = e;
+      sum[i] += e;
+    }
+  }
+#pragma omp simd
+  for (int i = 0; i < ld; ++i) m[i] = 1.0f / sum[i];  // m now holds 1 / sum
+  for (int j = 0; j < L; ++j) {
+    float* sj = st + static_cast<long>(j) * ld;
+    const float cj = c ? c[j] : 1.0f;
+#pragma omp simd
+    for (int i = 0; i < ld; ++i) sj[i] = sj[i] * (m[i] * cj);
+  }
 }
-EMOT5_VERSIONS(void, attention_scores, (float* s, int L, const float* bias, const float* c, float* buf, int Lp),
-               (s, L, bias, c, buf, Lp))
+EMOT5_VERSIONS(void, attention_scores,
+               (float* st, int L, int ld, const float* brev, const float* c, float* m, float* sum),
+               (st, L, ld, brev, c, m, sum))
 
 // The head's rows of 32128 logits: their largest value, the sum of exp(x - mx) (fast_exp's
 // float exponentials, summed in double), and x - lse.
@@ -372,11 +399,23 @@ void gated_activate_quantize_rows(const float* gu, const float* in_scale, int ro
 
 void softmax(float* x, int n) { softmax_row(x, n); }
 
-void attention_softmax(float* s, int L, const float* bias, const float* c) {
+void attention_softmax(float* st, int L, int ld, const float* bias, const float* c) {
+  if (L <= 0) return;
   thread_local std::vector<float> buf;
-  const int Lp = (L + 15) / 16 * 16;
-  if (buf.size() < static_cast<size_t>(Lp)) buf.resize(static_cast<size_t>(Lp));
-  attention_scores(s, L, bias, c, buf.data(), Lp);
+  // brev over indices -(L-1) .. ld-1 (i - j for i < ld, j < L); cpad, m, sum: ld each.
+  const size_t span = static_cast<size_t>(L - 1 + ld);
+  if (buf.size() < span + 3 * static_cast<size_t>(ld)) buf.resize(span + 3 * static_cast<size_t>(ld));
+  float* brev = buf.data() + (L - 1);
+  for (int k = -(L - 1); k < L; ++k) brev[k] = bias[-k];
+  for (int k = L; k < ld; ++k) brev[k] = 0.0f;
+  float* cpad = buf.data() + span;
+  float* m = cpad + ld;
+  float* sum = m + ld;
+  if (c) {
+    std::copy_n(c, L, cpad);
+    std::fill(cpad + L, cpad + ld, 0.0f);
+  }
+  attention_scores(st, L, ld, brev, c ? cpad : nullptr, m, sum);
 }
 
 double log_softmax(const float* x, int n, float* out) {

@@ -32,10 +32,12 @@ void residual_rms_norm_quantize(float* x, const float* t, const float* t_scale, 
                                 float eps, int8_t* q, float* scale);
 // x += t · t_scale by row: a residual add on its own (before a norm in f32).
 void add_scaled_rows(float* x, const float* t, const float* t_scale, int rows, int cols);
-// Attention's (L, L) scores of one head, in place: s_ij (· c_i c_j when c) + bias[j - i], a
-// softmax by row, then (when c) p_ij · c_j. bias points at distance 0 (valid for |j - i| < L);
-// c, when not null, holds the rows' scales of unscaled q, k and v (int8 products).
-void attention_softmax(float* s, int L, const float* bias, const float* c);
+// Attention's (L, L) scores of one head, in place, stored transposed: st[j·ld + i] = q_i · k_j
+// (ld ≥ L, a multiple of 16 is fastest; columns L..ld-1 are scratch). Each query's scores
+// become s_ij (· c_i c_j when c) + bias[j - i], then a softmax over j, then (when c) p_ij · c_j,
+// so that column i holds query i's probabilities. bias points at distance 0 (valid for
+// |j - i| < L); c, when not null, holds the rows' scales of unscaled q, k and v (int8 products).
+void attention_softmax(float* st, int L, int ld, const float* bias, const float* c);
 // In place softmax of one row.
 void softmax(float* x, int n);
 // log-softmax of one row into out; returns the log of the normalizer (logsumexp).

@@ -11,8 +11,8 @@
 
 namespace emot5 {
 
-using kernels::gemm_nn;
 using kernels::gemm_nt;
+using kernels::gemm_tn;
 
 EncoderBias::EncoderBias(const float* table, const T5Config& c, const std::vector<int>& offsets) {
   for (size_t b = 0; b + 1 < offsets.size(); ++b) max_len_ = std::max(max_len_, offsets[b + 1] - offsets[b]);
@@ -57,11 +57,13 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
       const int b = bh / H, h = bh % H, off = offsets[b], L = offsets[b + 1] - off;
       if (L == 0) continue;
       const size_t base = static_cast<size_t>(off) * ld + static_cast<size_t>(h) * dk;
-      float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * L);
-      // scores (L, L) = q_bh · k_bh^T + position_bias
-      gemm_nt(L, L, dk, q + base, ld, k + base, ld, s, L);
-      kernels::attention_softmax(s, L, bias.row(h), n.q ? n.scale + off : nullptr);
-      gemm_nn(L, dk, L, s, L, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
+      // scores (L, L) = q_bh · k_bh^T + position_bias, stored transposed (s[j·Lp + i] = q_i · k_j)
+      // with rows padded to 16, where the softmax runs fastest; then ctx = p · v.
+      const int Lp = (L + 15) / 16 * 16;
+      float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * Lp);
+      gemm_nt(L, L, dk, k + base, ld, q + base, ld, s, Lp);
+      kernels::attention_softmax(s, L, Lp, bias.row(h), n.q ? n.scale + off : nullptr);
+      gemm_tn(L, dk, L, s, Lp, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
     }
     if (o_int8) {
 #pragma omp for schedule(static)

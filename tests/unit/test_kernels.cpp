@@ -71,13 +71,21 @@ TEST_P(GemmTest, NtMatchesNaiveWithStridesAndBeta) {
   expect_close(C1, C2, 1e-4f * std::sqrt(static_cast<float>(K)));
 }
 
-TEST_P(GemmTest, NnMatchesNaive) {
+TEST_P(GemmTest, TnMatchesNaiveWithStrides) {
   const auto [M, N, K] = GetParam();
-  const auto A = random_vec(static_cast<size_t>(M) * K, 4), B = random_vec(static_cast<size_t>(K) * N, 5);
-  std::vector<float> C1(static_cast<size_t>(M) * N), C2(C1.size());
-  gemm_nn(M, N, K, A.data(), K, B.data(), N, C1.data(), N);
-  naive::gemm_nn(M, N, K, A.data(), K, B.data(), N, C2.data(), N);
+  const int lda = M + 3, ldb = N + 1, ldc = N + 2;  // A is (K, M), B (K, N)
+  const auto A = random_vec(static_cast<size_t>(K) * lda, 4), B = random_vec(static_cast<size_t>(K) * ldb, 5);
+  auto C1 = random_vec(static_cast<size_t>(M) * ldc, 8), C2 = C1;
+  gemm_tn(M, N, K, A.data(), lda, B.data(), ldb, C1.data(), ldc);
+  naive::gemm_tn(M, N, K, A.data(), lda, B.data(), ldb, C2.data(), ldc);
   expect_close(C1, C2, 1e-4f * std::sqrt(static_cast<float>(K)));
+  // The naive reference itself, against a product written out here.
+  for (int m = 0; m < std::min(M, 3); ++m)
+    for (int n = 0; n < std::min(N, 3); ++n) {
+      double want = 0;
+      for (int k = 0; k < K; ++k) want += static_cast<double>(A[static_cast<size_t>(k) * lda + m]) * B[static_cast<size_t>(k) * ldb + n];
+      ASSERT_NEAR(C2[static_cast<size_t>(m) * ldc + n], want, 1e-4 * std::sqrt(K));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
@@ -534,14 +542,19 @@ TEST(IsaVersions, EveryVersionMatchesTheReferences) {
       rms_norm_bf16(x.data(), w.data(), rows, cols, 1e-6f, got_b.data());
       ASSERT_EQ(got_b, want_b) << "rms_norm_bf16 " << isa_name(cap);
     }
-    // Attention's scores: bias by distance, softmax by row; with scales c, as if q, k and v had
+    // Attention's scores: bias by distance, softmax by query; with scales c, as if q, k and v had
     // been scaled by row first.
     for (int L : {1, 5, 16, 25, 40}) {
       const auto scores = random_vec(static_cast<size_t>(L) * L, 44, 4.0f), bias = random_vec(2 * L - 1, 45, 2.0f);
       const auto c = random_vec(static_cast<size_t>(L), 46, 1.0f);
       for (bool scaled : {false, true}) {
-        auto got = scores, want = scores;
-        attention_softmax(got.data(), L, bias.data() + (L - 1), scaled ? c.data() : nullptr);
+        auto want = scores;
+        // Stored transposed, with padding columns that start as garbage.
+        const int ld = (L + 15) / 16 * 16 + (L % 2) * 16;
+        std::vector<float> got(static_cast<size_t>(L) * ld, NAN);
+        for (int i = 0; i < L; ++i)
+          for (int j = 0; j < L; ++j) got[static_cast<size_t>(j) * ld + i] = scores[static_cast<size_t>(i) * L + j];
+        attention_softmax(got.data(), L, ld, bias.data() + (L - 1), scaled ? c.data() : nullptr);
         for (int i = 0; i < L; ++i) {
           float* row = &want[static_cast<size_t>(i) * L];
           for (int j = 0; j < L; ++j) row[j] = row[j] * (scaled ? c[i] * c[j] : 1.0f) + bias[L - 1 + j - i];
@@ -549,8 +562,10 @@ TEST(IsaVersions, EveryVersionMatchesTheReferences) {
           if (scaled)
             for (int j = 0; j < L; ++j) row[j] *= c[j];
         }
-        for (size_t i = 0; i < got.size(); ++i)
-          ASSERT_NEAR(got[i], want[i], 1e-6f) << "attention_softmax L " << L << " " << isa_name(cap);
+        for (int i = 0; i < L; ++i)
+          for (int j = 0; j < L; ++j)
+            ASSERT_NEAR(got[static_cast<size_t>(j) * ld + i], want[static_cast<size_t>(i) * L + j], 1e-6f)
+                << "attention_softmax L " << L << " " << isa_name(cap);
       }
     }
     const float halfway[2] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256};
