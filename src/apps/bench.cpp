@@ -140,12 +140,20 @@ nlohmann::ordered_json Bench::measure(size_t index) {
   nlohmann::ordered_json runs = nlohmann::ordered_json::array();
   std::vector<Prediction> preds;
   for (int bs : o_.batch_sizes) {
-    const auto t0 = clock::now();
-    preds = pc.classify_batch(texts_, bs);
-    const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+    // The fastest of o_.repeat runs, as the peak is the fastest of its runs; every run is kept.
+    double secs = 0;
+    nlohmann::ordered_json each = nlohmann::ordered_json::array();
+    for (int rep = 0; rep < std::max(1, o_.repeat); ++rep) {
+      const auto t0 = clock::now();
+      preds = pc.classify_batch(texts_, bs);
+      const double s = std::chrono::duration<double>(clock::now() - t0).count();
+      each.push_back(static_cast<double>(texts_.size()) / s);
+      secs = rep == 0 ? s : std::min(secs, s);
+    }
     const double gflops = flops_ / secs / 1e9;
     runs.push_back({{"batch_size", bs}, {"seconds", secs}, {"texts_per_s", static_cast<double>(texts_.size()) / secs},
-                    {"tokens_per_s", tokens_ / secs}, {"gflop_per_s", gflops}, {"fraction_of_peak", gflops / peak}});
+                    {"tokens_per_s", tokens_ / secs}, {"gflop_per_s", gflops}, {"fraction_of_peak", gflops / peak},
+                    {"texts_per_s_each_run", each}});
   }
   r["throughput"] = runs;
   std::vector<double> lat;
@@ -188,9 +196,14 @@ const Classifier& Bench::first_classifier() {
 }
 
 double Bench::rate(const Classifier& clf, int batch_size) const {
-  const auto t0 = std::chrono::steady_clock::now();
-  clf.classify_batch(texts_, batch_size);
-  return static_cast<double>(texts_.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double best = 0;
+  for (int rep = 0; rep < std::max(1, o_.repeat); ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    clf.classify_batch(texts_, batch_size);
+    best = std::max(best, static_cast<double>(texts_.size()) /
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
 }
 
 nlohmann::ordered_json Bench::generation_cost() {
@@ -220,21 +233,25 @@ nlohmann::ordered_json Bench::end_to_end() {
   std::vector<std::string> args = {o_.executable, "classify", "--model", o_.model_dir, "--input", in, "--output", out,
                                    "--precision", o_.precisions.at(0), "--threads", std::to_string(o_.clf.threads)};
   if (o_.clf.generate) args.push_back("--generate");
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+  double secs = 0;
+  for (int rep = 0; rep < std::max(1, o_.repeat); ++rep) {  // the fastest of o_.repeat runs
+    const auto t0 = std::chrono::steady_clock::now();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      remove_tree(dir);
+      throw std::runtime_error("bench: `emot5 classify` over the texts failed (" + o_.executable + ")");
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    secs = rep == 0 ? s : std::min(secs, s);
   }
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    remove_tree(dir);
-    throw std::runtime_error("bench: `emot5 classify` over the texts failed (" + o_.executable + ")");
-  }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   remove_tree(dir);
   std::string command;
   for (const auto& a : args) command += (command.empty() ? "" : " ") + a;

@@ -21,6 +21,7 @@ struct BenchOptions {
   size_t latency_texts = 200;
   std::string executable;     // emot5 itself, for the end-to-end `classify` run (empty: none)
   bool contended = false;     // also measure beside a busy process
+  int repeat = 1;             // each throughput (and end-to-end) measurement timed this many times; the fastest counts
 };
 
 class Bench {
@@ -58,7 +59,7 @@ class Bench {
   std::optional<Classifier> extra_;  // the first precision's again, for the runs after measure()
   double default_batch_rate_ = 0;  // measure(0)'s texts/s at the classifier's default batch size (0: not measured)
 
-  double rate(const Classifier& clf, int batch_size) const;  // texts/s over the texts
+  double rate(const Classifier& clf, int batch_size) const;  // texts/s over the texts, the best of o_.repeat
   const Classifier& first_classifier();  // extra_, loaded on first use
 };
 
