@@ -63,37 +63,34 @@ inline float act_one(float x, Act a) {
   return x;
 }
 
+// A value stored as f32, or rounded to bf16 for a bf16 product (bit for bit f32_to_bf16_row's).
+EMOT5_INLINE void put(float* o, float v) { *o = v; }
+EMOT5_INLINE void put(uint16_t* o, float v) { *o = bf16_round(v); }
+
 // The loops below are compiled once per ISA (EMOT5_VERSIONS) and called on chunks of rows or
 // elements, split across threads by the callers.
-EMOT5_INLINE void rms_norm_rows_body(const float* x, const float* w, long r0, long r1, int cols, float eps, float* out) {
+template <class T>
+EMOT5_INLINE void rms_norm_rows_into(const float* x, const float* w, long r0, long r1, int cols, float eps, T* out) {
   for (long r = r0; r < r1; ++r) {
     const float* xr = x + r * cols;
-    float* o = out + r * cols;
+    T* o = out + r * cols;
     float ss = 0.0f;
 #pragma omp simd reduction(+ : ss)
     for (int c = 0; c < cols; ++c) ss += xr[c] * xr[c];
     const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
 #pragma omp simd
-    for (int c = 0; c < cols; ++c) o[c] = w[c] * (xr[c] * inv);
+    for (int c = 0; c < cols; ++c) put(&o[c], w[c] * (xr[c] * inv));
   }
 }
-
+EMOT5_INLINE void rms_norm_rows_body(const float* x, const float* w, long r0, long r1, int cols, float eps, float* out) {
+  rms_norm_rows_into(x, w, r0, r1, cols, eps, out);
+}
 EMOT5_VERSIONS(void, rms_norm_rows, (const float* x, const float* w, long r0, long r1, int cols, float eps, float* out),
                (x, w, r0, r1, cols, eps, out))
-
-// The same rows rounded to bf16 as they are made (bit for bit f32_to_bf16_row of rms_norm's).
+// The same rows rounded to bf16 as they are made.
 EMOT5_INLINE void rms_norm_bf16_rows_body(const float* x, const float* w, long r0, long r1, int cols, float eps,
                                           uint16_t* out) {
-  for (long r = r0; r < r1; ++r) {
-    const float* xr = x + r * cols;
-    uint16_t* o = out + r * cols;
-    float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-    for (int c = 0; c < cols; ++c) ss += xr[c] * xr[c];
-    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(cols) + eps);
-#pragma omp simd
-    for (int c = 0; c < cols; ++c) o[c] = bf16_round(w[c] * (xr[c] * inv));
-  }
+  rms_norm_rows_into(x, w, r0, r1, cols, eps, out);
 }
 EMOT5_VERSIONS(void, rms_norm_bf16_rows,
                (const float* x, const float* w, long r0, long r1, int cols, float eps, uint16_t* out),
@@ -182,15 +179,17 @@ EMOT5_INLINE void gelu_new_span_body(float* x, long n) {
 }
 EMOT5_VERSIONS(void, gelu_new_span, (float* x, long n), (x, n))
 
-EMOT5_INLINE void gated_gelu_new_span_body(const float* g, const float* u, float* out, long n) {
+template <class T>
+EMOT5_INLINE void gated_gelu_new_into(const float* g, const float* u, T* out, long n) {
 #pragma omp simd
-  for (long i = 0; i < n; ++i) out[i] = gelu_new(g[i]) * u[i];
+  for (long i = 0; i < n; ++i) put(&out[i], gelu_new(g[i]) * u[i]);
+}
+EMOT5_INLINE void gated_gelu_new_span_body(const float* g, const float* u, float* out, long n) {
+  gated_gelu_new_into(g, u, out, n);
 }
 EMOT5_VERSIONS(void, gated_gelu_new_span, (const float* g, const float* u, float* out, long n), (g, u, out, n))
-
 EMOT5_INLINE void gated_gelu_new_bf16_span_body(const float* g, const float* u, uint16_t* out, long n) {
-#pragma omp simd
-  for (long i = 0; i < n; ++i) out[i] = bf16_round(gelu_new(g[i]) * u[i]);
+  gated_gelu_new_into(g, u, out, n);
 }
 EMOT5_VERSIONS(void, gated_gelu_new_bf16_span, (const float* g, const float* u, uint16_t* out, long n), (g, u, out, n))
 
@@ -328,19 +327,24 @@ void activate(float* x, long n, Act a) {
   for (long i = 0; i < n; ++i) x[i] = act_one(x[i], a);
 }
 
-void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
-  auto rows_fn = [&](long r0, long r1) {
+// act(g)·u for rows [g | u] into f32 or bf16 rows, gelu_new through its vectorized span.
+template <class T, class Span>
+void gated_rows_into(const float* gu, int rows, int F, Act a, T* out, Span span) {
+  for_row_chunks(rows, F, [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
       const float* g = gu + r * 2L * F;
-      float* o = out + r * F;
+      T* o = out + r * F;
       if (a == Act::GeluNew) {
-        gated_gelu_new_span(g, g + F, o, F);
+        span(g, g + F, o, F);
       } else {
-        for (int i = 0; i < F; ++i) o[i] = act_one(g[i], a) * g[F + i];
+        for (int i = 0; i < F; ++i) put(&o[i], act_one(g[i], a) * g[F + i]);
       }
     }
-  };
-  for_row_chunks(rows, F, rows_fn);
+  });
+}
+
+void gated_activate_rows(const float* gu, int rows, int F, Act a, float* out) {
+  gated_rows_into(gu, rows, F, a, out, gated_gelu_new_span);
 }
 
 void rms_norm_bf16(const float* x, const float* w, int rows, int cols, float eps, uint16_t* out) {
@@ -348,18 +352,7 @@ void rms_norm_bf16(const float* x, const float* w, int rows, int cols, float eps
 }
 
 void gated_activate_bf16_rows(const float* gu, int rows, int F, Act a, uint16_t* out) {
-  auto rows_fn = [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const float* g = gu + r * 2L * F;
-      uint16_t* o = out + r * F;
-      if (a == Act::GeluNew) {
-        gated_gelu_new_bf16_span(g, g + F, o, F);
-      } else {
-        for (int i = 0; i < F; ++i) o[i] = bf16_round(act_one(g[i], a) * g[F + i]);
-      }
-    }
-  };
-  for_row_chunks(rows, F, rows_fn);
+  gated_rows_into(gu, rows, F, a, out, gated_gelu_new_bf16_span);
 }
 
 void rms_norm_quantize(const float* x, const float* w, int rows, int cols, float eps, int8_t* q, float* scale) {
