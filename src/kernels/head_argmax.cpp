@@ -8,21 +8,12 @@
 #include <limits>
 
 #include "io/tensor.h"
-#include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "kernels/simd.h"
 
 namespace emot5::kernels {
 
 namespace {
-
-EMOT5_INLINE float dot_body(const float* a, const float* b, int n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-EMOT5_VERSIONS(float, dot, (const float* a, const float* b, int n), (a, b, n))
 
 // The candidates' logits: products of floats are exact in double, and the sum's error is far
 // below f32's rounding, so near-ties are decided as exact arithmetic decides them.
@@ -72,12 +63,9 @@ float round_up(double x) {
 
 }  // namespace
 
-HeadArgmax::HeadArgmax(const float* w, int rows, int cols, Mode mode) : w_(w), rows_(rows), cols_(cols) {
-  if (mode == Mode::Auto) mode = cpu_info().avx512_bf16 ? Mode::Screen : Mode::Full;
-  if (mode == Mode::Full) {
-    full_ = std::make_unique<PackedMatrix>(w, rows, cols, WeightType::F32);
-    return;
-  }
+HeadArgmax::HeadArgmax(const float* w, int rows, int cols, const PackedMatrix* full)
+    : w_(w), rows_(rows), cols_(cols), full_(full) {
+  if (full_) return;
   screen_ = std::make_unique<PackedMatrix>(w, rows, cols, WeightType::Bf16);
   round_err_.resize(static_cast<size_t>(rows));
   norm_.resize(static_cast<size_t>(rows));
@@ -101,30 +89,31 @@ HeadArgmax::HeadArgmax(const float* w, int rows, int cols, Mode mode) : w_(w), r
       finite = finite && std::isfinite(round_err_[static_cast<size_t>(v)]) && std::isfinite(norm_[static_cast<size_t>(v)]);
     }
   }
-  if (!finite) {  // a weight near FLT_MAX: no bound holds, so the head is multiplied in f32
+  if (!finite) {  // a weight near FLT_MAX: no bound holds, so every row goes to full_row
     screen_.reset();
     round_err_.clear();
     norm_.clear();
-    full_ = std::make_unique<PackedMatrix>(w, rows, cols, WeightType::F32);
   }
 }
 
 HeadArgmax::~HeadArgmax() = default;
 
-size_t HeadArgmax::bytes() const {
-  return (screen_ ? screen_->bytes() : 0) + (full_ ? full_->bytes() : 0) +
-         (round_err_.size() + norm_.size()) * sizeof(float);
-}
-
 int HeadArgmax::full_row(const float* x) const {
   std::vector<float> z(static_cast<size_t>(rows_));
-  for (int v = 0; v < rows_; ++v) z[static_cast<size_t>(v)] = dot(w_ + static_cast<size_t>(v) * cols_, x, cols_);
+  for (int v = 0; v < rows_; ++v)
+    z[static_cast<size_t>(v)] = static_cast<float>(dot_double(w_ + static_cast<size_t>(v) * cols_, x, cols_));
   return kernels::argmax(z.data(), rows_);
 }
 
 void HeadArgmax::argmax(int M, const float* x, int* best, const char* skip) const {
   if (M <= 0) return;
   const int V = rows_, D = cols_;
+  if (!screen_ && !full_) {  // weights whose bound does not hold
+#pragma omp parallel for schedule(static) if (M > 1)
+    for (int m = 0; m < M; ++m)
+      if (!(skip && skip[m])) best[m] = full_row(x + static_cast<size_t>(m) * D);
+    return;
+  }
   thread_local std::vector<float> a;
   a.resize(static_cast<size_t>(M) * V);
   float* const ap = a.data();  // not the thread_local name inside the parallel loop

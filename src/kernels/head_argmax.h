@@ -8,11 +8,11 @@
 // handful in practice, are multiplied with their sums in double. The answer is the exact argmax
 // (first index on ties): the full f32 product's answer unless two logits tie within f32's
 // rounding, where f32 kernels disagree among themselves and this one follows exact arithmetic.
-// A row of x whose screen is not finite (overflow, NaN) is multiplied in f32 over the whole head
+// A row of x whose screen is not finite (overflow, NaN) is multiplied over the whole head
 // instead, and answers as argmax() over those logits (NaN never wins).
 //
-// On CPUs without native bf16 products (AVX512_BF16) the screen would cost more than it saves,
-// and the head is multiplied in f32, packed once.
+// On CPUs without native bf16 products (AVX512_BF16) the screen would cost more than it saves:
+// the caller then passes its packed f32 head, and each choice is argmax() over its product.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -24,9 +24,10 @@ namespace emot5::kernels {
 
 class HeadArgmax {
  public:
-  enum class Mode { Auto, Screen, Full };  // Auto: Screen where the CPU has native bf16 products
-  // w (V, D) row-major f32; it is referenced afterwards and must outlive this.
-  HeadArgmax(const float* w, int rows, int cols, Mode mode = Mode::Auto);
+  // w (V, D) row-major f32; it is referenced afterwards and must outlive this. With `full` (w
+  // packed as an f32 PackedMatrix, which must outlive this too) there is no screen: each choice
+  // is argmax() over full's product.
+  HeadArgmax(const float* w, int rows, int cols, const PackedMatrix* full = nullptr);
   ~HeadArgmax();
 
   // best[m] = argmax_v x_m · w_v for the M rows of x (M, D, dense); rows with skip[m] set are
@@ -37,15 +38,14 @@ class HeadArgmax {
   // Rows multiplied after the screen, and rows of x screened, since construction.
   long long rechecked() const { return rechecked_.load(); }
   long long screened() const { return screened_.load(); }
-  size_t bytes() const;
 
  private:
-  int full_row(const float* x) const;  // the whole head in f32 for one row of x
+  int full_row(const float* x) const;  // the whole head for one row of x, unpacked
 
   const float* w_;
   int rows_, cols_;
   std::unique_ptr<PackedMatrix> screen_;  // bf16
-  std::unique_ptr<PackedMatrix> full_;    // f32, when not screening
+  const PackedMatrix* full_ = nullptr;    // f32, the caller's, when not screening
   std::vector<float> round_err_;          // ‖w_v - bf16(w_v)‖, rounded up
   std::vector<float> norm_;               // max(‖w_v‖, ‖bf16(w_v)‖), rounded up
   mutable std::atomic<long long> rechecked_{0}, screened_{0};

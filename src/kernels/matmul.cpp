@@ -245,11 +245,8 @@ void PackedMatrix::multiply(int M, const float* x, int ldx, float* y, int ldy, f
   if (type_ == WeightType::Bf16) {
     thread_local std::vector<uint16_t> xb;
     xb.resize(static_cast<size_t>(M) * K);
-    uint16_t* const xb_p = xb.data();  // not the thread_local name inside the lambda: workers have their own
-    parallel_chunks(M, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long m0, long m1) {
-      for (long m = m0; m < m1; ++m) f32_to_bf16(x + static_cast<size_t>(m) * ldx, K, xb_p + static_cast<size_t>(m) * K);
-    });
-    multiply_bf16(M, xb_p, y, ldy, beta);
+    f32_to_bf16_rows(x, M, K, ldx, xb.data());
+    multiply_bf16(M, xb.data(), y, ldy, beta);
     return;
   }
   thread_local std::vector<float> xf;
@@ -318,6 +315,12 @@ void quantize_rows_s8(const float* x, int rows, int K, int ldx, int8_t* q, float
   parallel_chunks(rows, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r)
       scale[r] = quantize_s8(x + static_cast<size_t>(r) * ldx, K, q + static_cast<size_t>(r) * K);
+  });
+}
+
+void f32_to_bf16_rows(const float* x, int rows, int K, int ldx, uint16_t* out) {
+  parallel_chunks(rows, std::max(1, 4096 / K), std::max(1, 32768 / K), [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) f32_to_bf16(x + static_cast<size_t>(r) * ldx, K, out + static_cast<size_t>(r) * K);
   });
 }
 

@@ -65,6 +65,8 @@ void quantize_rows_s8(const float* x, int rows, int K, int ldx, int8_t* q, float
 
 // x → bf16 bits, rounding to nearest even (the vectorized form of io's f32_to_bf16).
 void f32_to_bf16_row(const float* x, long n, uint16_t* out);
+// The same for rows (rows, K) of stride ldx, split across the threads: out dense (rows, K).
+void f32_to_bf16_rows(const float* x, int rows, int K, int ldx, uint16_t* out);
 
 namespace naive {
 // The same arithmetic as PackedMatrix::multiply (with bf16, x and w rounded to bf16 first; f32

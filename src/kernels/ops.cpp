@@ -204,12 +204,19 @@ EMOT5_INLINE float gated_gelu_new_quantize_body(const float* g, const float* u, 
 EMOT5_VERSIONS(float, gated_gelu_new_quantize, (const float* g, const float* u, float s, float* out, int n, int8_t* q),
                (g, u, s, out, n, q))
 
-// Attention's softmax, called once a row of scores: vectorized through fast_exp (relative error
-// about 1e-7; arguments below -87, e^-87 ≈ 1.6e-38, count as -87).
-EMOT5_INLINE void softmax_row_body(float* x, int n) {
+// A row's largest value; NaN never wins.
+EMOT5_INLINE float row_max_body(const float* x, int n) {
   float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
   for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  return mx;
+}
+EMOT5_VERSIONS(float, row_max, (const float* x, int n), (x, n))
+
+// A softmax of one row (the decoder's attention), vectorized through fast_exp (relative error
+// about 1e-7; arguments below -87, e^-87 ≈ 1.6e-38, count as -87).
+EMOT5_INLINE void softmax_row_body(float* x, int n) {
+  const float mx = row_max_body(x, n);
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int i = 0; i < n; ++i) {
@@ -225,9 +232,10 @@ EMOT5_VERSIONS(void, softmax_row, (float* x, int n), (x, n))
 // One head's (L, L) block of attention scores, in place, stored transposed: column i of st holds
 // query i's scores (st[j·ld + i] = q_i · k_j), so that each vector holds 16 queries and the
 // softmax runs across vectors, with no reduction inside a vector and no scalar tail (a row-major
-// block of 25 scores a row spent most of its time in reductions and tails: 2.0 against 0.6 µs). brev[i - j] = bias[j - i] (the bias by distance, reversed so
-// that it runs forward with i); lanes L..ld-1 are padding, computed on zeros. m and sum: ld
-// floats each. With c (length ld, zero-padded): s_ij · c_i c_j + bias, then p_ij · c_j.
+// block of 25 scores a row spent most of its time in reductions and tails: 2.0 against 0.6 µs).
+// brev[i - j] = bias[j - i] (the bias by distance, reversed so that it runs forward with i);
+// lanes L..ld-1 are padding, computed on zeros. m and sum: ld floats each. With c (length ld,
+// zero-padded): s_ij · c_i c_j + bias, then p_ij · c_j.
 EMOT5_INLINE void attention_scores_body(float* st, int L, int ld, const float* brev, const float* c, float* m,
                                           float* sum) {
 #pragma omp simd
@@ -277,15 +285,8 @@ EMOT5_VERSIONS(void, attention_scores,
                (float* st, int L, int ld, const float* brev, const float* c, float* m, float* sum),
                (st, L, ld, brev, c, m, sum))
 
-// The head's rows of 32128 logits: their largest value, the sum of exp(x - mx) (fast_exp's
-// float exponentials, summed in double), and x - lse.
-EMOT5_INLINE float row_max_body(const float* x, int n) {
-  float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-  for (int i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  return mx;
-}
-EMOT5_VERSIONS(float, row_max, (const float* x, int n), (x, n))
+// The head's rows of 32128 logits: their largest value (row_max, above), the sum of
+// exp(x - mx) (fast_exp's float exponentials, summed in double), and x - lse.
 
 EMOT5_INLINE double sum_exp_body(const float* x, int n, float mx) {
   double sum = 0.0;

@@ -11,7 +11,6 @@
 #include "io/error.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
-#include "kernels/simd.h"
 #include "model/attention.h"
 #include "model/scratch.h"
 
@@ -42,10 +41,7 @@ void linear(const Linear& l, const LinearInput& in, int rows, float* y, float be
 LinearInput encoder_input(const Linear& l, const float* hidden, int rows, int cols, bool quantize) {
   if (l.p->type() == kernels::WeightType::Bf16) {
     uint16_t* b = scratch_bf16(ScratchBf16::Encoder, static_cast<size_t>(rows) * cols);
-    if (quantize)
-      kernels::parallel_chunks(rows, 16, 64, [&](long r0, long r1) {
-        kernels::f32_to_bf16_row(hidden + r0 * cols, (r1 - r0) * cols, b + r0 * cols);
-      });
+    if (quantize) kernels::f32_to_bf16_rows(hidden, rows, cols, cols, b);
     return {nullptr, nullptr, nullptr, b};
   }
   if (l.p->type() != kernels::WeightType::Int8) return {hidden, nullptr, nullptr};
@@ -379,13 +375,17 @@ void T5Model::decode_step(DecoderState& st, const int* tokens) const {
   ++st.step;
 }
 
-void T5Model::logits(const DecoderState& st, float* out) const {
-  const int D = config_.d_model, V = config_.vocab_size;
+const kernels::PackedMatrix& T5Model::head_packed() const {
   // A BLAS-style sgemm would repack the whole (V, D) head on every step.
   std::call_once(head_once_, [&] {
-    head_packed_ = std::make_unique<kernels::PackedMatrix>(lm_head_, V, D, kernels::WeightType::F32);
+    head_packed_ = std::make_unique<kernels::PackedMatrix>(lm_head_, config_.vocab_size, config_.d_model,
+                                                           kernels::WeightType::F32);
   });
-  head_packed_->multiply(st.batch, st.hidden.data(), D, out, V);
+  return *head_packed_;
+}
+
+void T5Model::logits(const DecoderState& st, float* out) const {
+  head_packed().multiply(st.batch, st.hidden.data(), config_.d_model, out, config_.vocab_size);
 }
 
 std::vector<float> T5Model::head_rows(const std::vector<int>& ids) const {
@@ -400,8 +400,11 @@ std::vector<float> T5Model::head_rows(const std::vector<int>& ids) const {
 }
 
 void T5Model::next_tokens(const DecoderState& st, int* best, const char* skip) const {
+  // Without native bf16 products the screen costs more than it saves: the packed f32 head then
+  // serves both logits() and the choice.
   std::call_once(argmax_once_, [&] {
-    head_argmax_ = std::make_unique<kernels::HeadArgmax>(lm_head_, config_.vocab_size, config_.d_model);
+    head_argmax_ = std::make_unique<kernels::HeadArgmax>(lm_head_, config_.vocab_size, config_.d_model,
+                                                         kernels::cpu_info().avx512_bf16 ? nullptr : &head_packed());
   });
   head_argmax_->argmax(st.batch, st.hidden.data(), best, skip);
 }

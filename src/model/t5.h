@@ -170,9 +170,10 @@ class T5Model {
   kernels::Act act_;
   const float* shared_ = nullptr;  // (V, D)
   const float* lm_head_ = nullptr;  // (V, D)
-  // The head packed for the matmul kernels, made on the first full-vocabulary logits (generation,
-  // raw scores, multi-token labels): scores-only classification never needs it, and it costs
-  // V × D floats more.
+  // The head packed for the matmul kernels, made on first use (log_probs, multi-token labels, and
+  // generation on CPUs without bf16 products): scores-only classification never needs it, and it
+  // costs V × D floats more.
+  const kernels::PackedMatrix& head_packed() const;
   mutable std::once_flag head_once_;
   mutable std::unique_ptr<kernels::PackedMatrix> head_packed_;
   // Greedy generation's argmax over the head, made on its first use.

@@ -185,9 +185,10 @@ TEST(HeadArgmax, ScreenFindsTheExactArgmax) {
           }
       }
     }
-    for (const auto mode : {HeadArgmax::Mode::Screen, HeadArgmax::Mode::Full}) {
-      if (mode == HeadArgmax::Mode::Screen && !cpu_info().avx512f) continue;  // bf16 products need AVX-512
-      const HeadArgmax head(w.data(), V, D, mode);
+    const PackedMatrix packed(w.data(), V, D, WeightType::F32);
+    for (const bool screen : {true, false}) {
+      if (screen && !cpu_info().avx512f) continue;  // bf16 products need AVX-512
+      const HeadArgmax head(w.data(), V, D, screen ? nullptr : &packed);
       std::vector<int> best(M, -1);
       head.argmax(M, x.data(), best.data());
       int decided = 0;
@@ -195,12 +196,12 @@ TEST(HeadArgmax, ScreenFindsTheExactArgmax) {
         const auto [want, gap] = exact_argmax(w, V, D, &x[static_cast<size_t>(m) * D]);
         // The screen's candidates are summed in double: it must follow exact arithmetic down to
         // far below f32's rounding, where the f32 product alone cannot.
-        if (gap < (mode == HeadArgmax::Mode::Screen ? 1e-9 : 1e-5)) continue;
+        if (gap < (screen ? 1e-9 : 1e-5)) continue;
         ++decided;
         EXPECT_EQ(best[m], want) << "D " << D << ", row " << m << ", gap " << gap;
       }
       EXPECT_GE(decided, M - 2) << D;
-      if (mode == HeadArgmax::Mode::Screen) {
+      if (screen) {
         ASSERT_TRUE(head.screens());
         EXPECT_EQ(head.screened(), M);
         // The screen must leave few rows to multiply in f32, or it saves nothing.
@@ -216,7 +217,8 @@ TEST(HeadArgmax, SkipsRowsAndFallsBackOnOverflowAndNaN) {
   auto x = random_vec(4 * D, 12);
   x[static_cast<size_t>(1) * D + 3] = 3.4e38f;  // rounds to inf in bf16: no bound, so f32 over the head
   for (int i = 0; i < D; ++i) x[static_cast<size_t>(2) * D + i] = NAN;  // every logit NaN: 0, as argmax()
-  const HeadArgmax head(w.data(), V, D, cpu_info().avx512f ? HeadArgmax::Mode::Screen : HeadArgmax::Mode::Full);
+  const PackedMatrix packed(w.data(), V, D, WeightType::F32);
+  const HeadArgmax head(w.data(), V, D, cpu_info().avx512f ? nullptr : &packed);
   std::vector<int> best = {-1, -1, -1, -7};
   const char skip[4] = {0, 0, 0, 1};
   head.argmax(4, x.data(), best.data(), skip);
@@ -446,6 +448,14 @@ TEST(Bf16Gemm, RoundedRowsGiveTheSameProduct) {
   const PackedMatrix p(w.data(), N, K, WeightType::Bf16);
   std::vector<uint16_t> xb(x.size());
   f32_to_bf16_row(x.data(), static_cast<long>(x.size()), xb.data());
+  {  // the rows' version, from strided rows, rounds the same
+    const int ld = K + 3;
+    std::vector<float> strided(static_cast<size_t>(M) * ld, NAN);
+    for (int m = 0; m < M; ++m) std::copy_n(&x[static_cast<size_t>(m) * K], K, &strided[static_cast<size_t>(m) * ld]);
+    std::vector<uint16_t> rows(xb.size());
+    f32_to_bf16_rows(strided.data(), M, K, ld, rows.data());
+    ASSERT_EQ(rows, xb);
+  }
   for (const float beta : {0.0f, 1.0f})
     for (const int ldy : {N, N + 5}) {
       auto want = random_vec(static_cast<size_t>(M) * ldy, 53), got = want;
