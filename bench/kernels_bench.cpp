@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/attention_products.h"
 #include "kernels/ops.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
@@ -99,6 +100,31 @@ void attention_scores(benchmark::State& state) {
   }
 }
 BENCHMARK(attention_scores)->Arg(25)->Arg(64)->ArgName("L")->Unit(benchmark::kMicrosecond);
+
+// One head's whole attention for a text of L tokens (d_kv 64, rows of q, k, v with the encoder's
+// stride 3·384): scores k·q^T, the softmax, then p·v; by hand (attention_scores_kq,
+// attention_context), and through oneDNN's sgemm twice.
+enum class HeadProducts { Hand, Sgemm };
+void attention_head(benchmark::State& state, HeadProducts how) {
+  const int L = static_cast<int>(state.range(0)), ld = (L + 15) / 16 * 16, dk = 64, I = 384, ldqkv = 3 * I;
+  const auto qkv = random_vec(static_cast<size_t>(L) * ldqkv, 7, 1.0f), bias = random_vec(2 * L, 6, 1.0f);
+  std::vector<float> s(static_cast<size_t>(L) * ld), out(static_cast<size_t>(L) * I);
+  const float *q = qkv.data(), *k = q + I, *v = q + 2 * I;
+  for (auto _ : state) {
+    if (how == HeadProducts::Hand)
+      attention_scores_kq(q, k, ldqkv, L, dk, s.data(), ld);
+    else
+      gemm_nt(L, L, dk, k, ldqkv, q, ldqkv, s.data(), ld);
+    attention_softmax(s.data(), L, ld, bias.data() + L, nullptr);
+    if (how == HeadProducts::Hand)
+      attention_context(s.data(), ld, v, ldqkv, L, dk, out.data(), I);
+    else
+      gemm_tn(L, dk, L, s.data(), ld, v, ldqkv, out.data(), I);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK_CAPTURE(attention_head, hand, HeadProducts::Hand)->Arg(25)->Arg(64)->ArgName("L")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(attention_head, sgemm, HeadProducts::Sgemm)->Arg(25)->Arg(64)->ArgName("L")->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

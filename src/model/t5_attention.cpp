@@ -1,9 +1,9 @@
 // T5Attention (see attention.h). Parallel over (text, head) pairs; each pair's scores are a
-// small matrix product, a bias add and a softmax.
+// small matrix product, a bias add and a softmax, then a product with v.
 #include <algorithm>
 
-#include "kernels/gemm.h"
 #include "kernels/matmul.h"
+#include "kernels/attention_products.h"
 #include "kernels/ops.h"
 #include "model/attention.h"
 #include "model/relative_position.h"
@@ -11,8 +11,6 @@
 
 namespace emot5 {
 
-using kernels::gemm_nt;
-using kernels::gemm_tn;
 
 EncoderBias::EncoderBias(const float* table, const T5Config& c, const std::vector<int>& offsets) {
   for (size_t b = 0; b + 1 < offsets.size(); ++b) max_len_ = std::max(max_len_, offsets[b + 1] - offsets[b]);
@@ -61,9 +59,9 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
       // with rows padded to 16, where the softmax runs fastest; then ctx = p · v.
       const int Lp = (L + 15) / 16 * 16;
       float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * Lp);
-      gemm_nt(L, L, dk, k + base, ld, q + base, ld, s, Lp);
+      kernels::attention_scores_kq(q + base, k + base, ld, L, dk, s, Lp);
       kernels::attention_softmax(s, L, Lp, bias.row(h), n.q ? n.scale + off : nullptr);
-      gemm_tn(L, dk, L, s, Lp, v + base, ld, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
+      kernels::attention_context(s, Lp, v + base, ld, L, dk, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
     }
     if (o_int8) {
 #pragma omp for schedule(static)

@@ -267,6 +267,7 @@ TEST(RelativePosition, BucketsMatchHfFormula) {
 }  // namespace
 }  // namespace emot5::kernels
 
+#include "kernels/attention_products.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemm.h"
 #include "kernels/simd.h"
@@ -576,6 +577,31 @@ TEST(IsaVersions, EveryVersionMatchesTheReferences) {
           for (int j = 0; j < L; ++j)
             ASSERT_NEAR(got[static_cast<size_t>(j) * ld + i], want[static_cast<size_t>(i) * L + j], 1e-6f)
                 << "attention_softmax L " << L << " " << isa_name(cap);
+      }
+    }
+    // Attention's two products, by hand: against naive sums in double, for lengths around the
+    // 8-row and 16-column blocks, d_kv that are and are not multiples of 16, rows of q, k and v
+    // strided as the encoder's qkv rows, and padding columns of the scores that start as NaN.
+    for (int dk : {64, 16, 40}) {
+      for (int L : {1, 7, 8, 16, 25, 33, 64}) {
+        const int ldqkv = 3 * dk + 8, ld = (L + 15) / 16 * 16 + (L % 2) * 16, ldo = dk + 5;
+        const auto qkv = random_vec(static_cast<size_t>(L) * ldqkv, 47, 1.0f);
+        const float *qh = qkv.data(), *k = qh + dk, *v = qh + 2 * dk;
+        std::vector<float> st(static_cast<size_t>(L) * ld, NAN), want(static_cast<size_t>(L) * L);
+        attention_scores_kq(qh, k, ldqkv, L, dk, st.data(), ld);
+        naive::gemm_nt(L, L, dk, k, ldqkv, qh, ldqkv, want.data(), L);
+        for (int j = 0; j < L; ++j)
+          for (int i = 0; i < ld; ++i)
+            ASSERT_NEAR(st[static_cast<size_t>(j) * ld + i], i < L ? want[static_cast<size_t>(j) * L + i] : 0.0f, 1e-4f)
+                << "attention_scores_kq L " << L << " dk " << dk << " j " << j << " i " << i << " " << isa_name(cap);
+        const auto p = random_vec(static_cast<size_t>(L) * ld, 48, 1.0f);
+        std::vector<float> got(static_cast<size_t>(L) * ldo, -7.0f), want_ctx(static_cast<size_t>(L) * ldo, -7.0f);
+        attention_context(p.data(), ld, v, ldqkv, L, dk, got.data(), ldo);
+        naive::gemm_tn(L, dk, L, p.data(), ld, v, ldqkv, want_ctx.data(), ldo);
+        for (int i = 0; i < L; ++i)
+          for (int d = 0; d < ldo; ++d)
+            ASSERT_NEAR(got[static_cast<size_t>(i) * ldo + d], want_ctx[static_cast<size_t>(i) * ldo + d], 1e-4f)
+                << "attention_context L " << L << " dk " << dk << " i " << i << " d " << d << " " << isa_name(cap);
       }
     }
     const float halfway[2] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256};
