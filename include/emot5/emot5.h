@@ -20,7 +20,9 @@
 namespace emot5 {
 
 struct ClassifierOptions {
-  int threads = 0;            // 0: every core
+  // 0: every core. A call with at least two batches per thread (classify_batch, generate) runs
+  // whole batches side by side, one thread each; fewer batches run one at a time on every thread.
+  int threads = 0;
   int max_input_tokens = 512; // longer inputs are truncated, eos kept (HF truncation=True)
   int batch_size = 32;        // texts per forward pass in classify_batch (sorted by length)
   // Also run greedy generation (Prediction::generated). Off by default: the labels' scores need one

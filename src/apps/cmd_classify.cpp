@@ -14,6 +14,7 @@
 #include "apps/commands.h"
 #include "apps/output.h"
 #include "io/progress.h"
+#include "kernels/threads.h"
 
 namespace emot5::app {
 
@@ -185,7 +186,7 @@ void add_classify(CLI::App& app, Runner* run) {
       std::vector<std::vector<nlohmann::json>> kept;
       // Chunks are the same rows as in an uninterrupted run (so the same batches, the same
       // numbers); a resumed run classifies the chunk it stopped in and writes its rows not yet there.
-      const size_t chunk = rows_per_chunk(clf.options().batch_size);
+      const size_t chunk = rows_per_chunk(clf.options().batch_size, kernels::threads_for(clf.options().threads));
       size_t truncated = 0, total = 0;
       while (!g_stop && read_rows(*reader, chunk, &rows)) {
         texts.clear();

@@ -8,6 +8,7 @@
 #include "io/error.h"
 #include "io/file_util.h"
 #include "io/progress.h"
+#include "kernels/threads.h"
 
 namespace emot5::app {
 
@@ -58,7 +59,7 @@ void add_trends(CLI::App& app, Runner* run) {
       std::vector<std::string> texts, keys;
       size_t bad = 0;
       std::string first_bad;
-      while (read_rows(*reader, rows_per_chunk(clf.options().batch_size), &rows)) {
+      while (read_rows(*reader, rows_per_chunk(clf.options().batch_size, kernels::threads_for(clf.options().threads)), &rows)) {
         texts.clear();
         keys.clear();
         for (auto& row : rows) {

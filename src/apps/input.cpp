@@ -299,6 +299,8 @@ bool read_rows(TextReader& reader, size_t n, std::vector<InputRow>* rows) {
   return !rows->empty();
 }
 
-size_t rows_per_chunk(int batch_size) { return std::max<size_t>(256, static_cast<size_t>(batch_size) * 8); }
+size_t rows_per_chunk(int batch_size, int threads) {
+  return std::max<size_t>(256, static_cast<size_t>(batch_size) * 8 * static_cast<size_t>(std::max(1, threads)));
+}
 
 }  // namespace emot5::app

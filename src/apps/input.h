@@ -69,7 +69,9 @@ std::unique_ptr<TextReader> open_reader(const InputSpec& spec);
 // The next `n` rows (fewer at the end) into `rows`, replacing what it held; false when none is left.
 // Commands classify a stream chunk by chunk so that memory stays flat however long the input.
 bool read_rows(TextReader& reader, size_t n, std::vector<InputRow>* rows);
-// Rows per chunk for a classifier's batch size: several batches, so that length sorting pays.
-size_t rows_per_chunk(int batch_size);
+// Rows per chunk for a classifier's batch size and threads: several batches, so that length
+// sorting pays, and 8 batches a thread, so that the threads' lanes (classify_batch) seldom wait
+// for one another at a chunk's end.
+size_t rows_per_chunk(int batch_size, int threads);
 
 }  // namespace emot5::app

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "text/labels.h"
@@ -56,17 +57,31 @@ std::vector<int> trim_after_eos(std::vector<int> ids, int eos) {
   return ids;
 }
 
-// Calls fn(indexes) for chunks of at most `bs` texts taken in order of token length, so that a
-// chunk's texts cost about the same.
-template <typename Fn>
-void for_each_length_chunk(const std::vector<std::vector<int>>& seqs, size_t bs, Fn fn) {
+// Chunks of at most `bs` texts' indexes, taken in order of token length, so that a chunk's texts
+// cost about the same; the shortest come first.
+std::vector<std::vector<size_t>> length_chunks(const std::vector<std::vector<int>>& seqs, size_t bs) {
   std::vector<size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return seqs[a].size() < seqs[b].size(); });
+  std::vector<std::vector<size_t>> chunks;
   for (size_t start = 0; start < order.size(); start += bs)
-    fn(std::vector<size_t>(order.begin() + static_cast<std::ptrdiff_t>(start),
-                           order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + bs))));
+    chunks.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
+                        order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + bs)));
+  return chunks;
+}
+
+// Runs fn(c) for chunks c = n-1 .. 0 (they come shortest first; the longest go first, so that
+// the last ones, when one lane may wait for the other, are the shortest). With enough chunks
+// each thread runs whole chunks on its own, side by side: a product then needs no hand-off
+// between threads, and one thread's norms and softmaxes run beside the other's products. Else
+// the chunks run one after another, each on every thread.
+void run_chunks(size_t n, const std::function<void(size_t)>& fn) {
+  const int threads = kernels::num_threads();
+  if (threads > 1 && n >= 2 * static_cast<size_t>(threads))
+    kernels::for_each_on_lanes(n, threads, [&](size_t i) { fn(n - 1 - i); });
+  else
+    for (size_t i = 0; i < n; ++i) fn(n - 1 - i);
 }
 
 }  // namespace
@@ -228,15 +243,17 @@ std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string
   std::vector<std::vector<int>> seqs(texts.size());
   std::vector<Prediction> out(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) seqs[i] = impl_->encode(texts[i], &out[i].truncated);
-  for_each_length_chunk(seqs, static_cast<size_t>(batch_size), [&](const std::vector<size_t>& idx) {
+  const auto chunks = length_chunks(seqs, static_cast<size_t>(batch_size));
+  auto run = [&](size_t c) {
     std::vector<std::vector<int>> chunk;
     std::vector<Prediction*> dst;
-    for (size_t i : idx) {
+    for (size_t i : chunks[c]) {
       chunk.push_back(std::move(seqs[i]));
       dst.push_back(&out[i]);
     }
     impl_->classify_chunk(chunk, dst.data(), log_probs, generate || impl_->opt.generate);
-  });
+  };
+  run_chunks(chunks.size(), run);
   return out;
 }
 
@@ -246,7 +263,9 @@ std::vector<Generation> Classifier::generate(const std::vector<std::string>& tex
   std::vector<std::vector<int>> seqs;
   for (const auto& t : texts) seqs.push_back(impl_->encode(t));
   std::vector<Generation> out(texts.size());
-  for_each_length_chunk(seqs, static_cast<size_t>(impl_->opt.batch_size), [&](const std::vector<size_t>& idx) {
+  const auto chunks = length_chunks(seqs, static_cast<size_t>(impl_->opt.batch_size));
+  run_chunks(chunks.size(), [&](size_t c) {
+    const auto& idx = chunks[c];
     std::vector<std::vector<int>> chunk;
     for (size_t i : idx) chunk.push_back(seqs[i]);
     const auto gen = impl_->model->generate(impl_->model->encode(PackedBatch::from(chunk)), max_new_tokens);

@@ -61,6 +61,10 @@ TEST_P(ClassifierParity, ProbabilitiesAreSoftmaxOfHfLabelLogits) {
   const auto preds = clf.classify_batch(ref.texts, clf.options().batch_size, /*log_probs=*/true);
   const auto gen_only = clf.classify_batch(ref.texts);  // generation without log_probs
   const auto fast = Classifier::load(dir).classify_batch(ref.texts);  // the default: scores only
+  // Batches of 2 on 2 threads: 8 chunks, run side by side on lanes of one thread each.
+  ClassifierOptions two;
+  two.threads = 2;
+  const auto laned = Classifier::load(dir, two).classify_batch(ref.texts, 2, false, true);
   const size_t V = 32128;
   int checked = 0;
   for (size_t b = 0; b < ref.texts.size(); ++b) {
@@ -73,11 +77,13 @@ TEST_P(ClassifierParity, ProbabilitiesAreSoftmaxOfHfLabelLogits) {
     for (int l = 0; l < 6; ++l) {
       EXPECT_NEAR(preds[b].probabilities[l], want[l], 1e-4) << b << " " << l;
       EXPECT_NEAR(fast[b].probabilities[l], want[l], 1e-4) << b << " " << l;
+      EXPECT_NEAR(laned[b].probabilities[l], want[l], 1e-4) << b << " " << l;
       EXPECT_NEAR(preds[b].log_probs[l], row[kLabelIds[l]] - lse, 1e-3) << b << " " << l;
     }
     EXPECT_EQ(preds[b].label, fast[b].label);
     EXPECT_EQ(gen_only[b].label, fast[b].label);
     EXPECT_EQ(gen_only[b].generated_ids, preds[b].generated_ids);
+    EXPECT_EQ(laned[b].generated_ids, preds[b].generated_ids);
     for (int l = 0; l < 6; ++l) EXPECT_NEAR(gen_only[b].probabilities[l], want[l], 1e-4) << b << " " << l;
     EXPECT_TRUE(fast[b].log_probs.empty());
     EXPECT_TRUE(gen_only[b].log_probs.empty());

@@ -2,10 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
 #include <random>
+#include <set>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -384,6 +390,46 @@ TEST(PackedGemm, KernelsAreKeptPerThreadCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedGemm, ::testing::Values(WeightType::F32, WeightType::Bf16));
+
+// Lanes: every item runs once, each on one thread (so that the kernels' own loops and oneDNN's
+// products inside it run serially), the lanes share the items, and the first exception stops
+// them and reaches the caller.
+TEST(Threads, LanesRunEachItemOnceOnOneThread) {
+  const int before = omp_get_max_threads();
+  set_num_threads(2);
+  std::vector<std::atomic<int>> runs(40);
+  std::atomic<int> widest{0};
+  std::mutex mu;
+  std::set<int> lanes;
+  for_each_on_lanes(runs.size(), 2, [&](size_t i) {
+    ++runs[i];
+    int w = widest.load();
+    while (omp_get_max_threads() > w && !widest.compare_exchange_weak(w, omp_get_max_threads())) {
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      lanes.insert(omp_get_thread_num());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  for (size_t i = 0; i < runs.size(); ++i) EXPECT_EQ(runs[i].load(), 1) << "item " << i;
+  EXPECT_EQ(widest.load(), 1) << "an item saw more than one thread for its own loops";
+  EXPECT_EQ(lanes.size(), 2u) << "one lane took every item";
+  EXPECT_EQ(omp_get_max_threads(), 2) << "the lanes' one thread leaked out to the caller";
+  std::atomic<int> after_error{0};
+  try {
+    for_each_on_lanes(1000, 2, [&](size_t i) {
+      if (i == 3) throw std::runtime_error("item 3");
+      if (i > 100) ++after_error;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+    FAIL() << "the exception was lost";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "item 3");
+  }
+  EXPECT_EQ(after_error.load(), 0) << "the lanes went on after the exception";
+  set_num_threads(before);
+}
 
 // multiply_quantized from rows quantized elsewhere: x_scale applied as the rows are stored, or
 // (null) left for the reader, with beta 0 and 1; against the int32 sums written out.
