@@ -60,16 +60,18 @@ EMOT5_TARGET_AVX512 void transpose_q_avx512_blocks(const float* q, int ldq, int 
         const __m512 w3 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88),
                      w4 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
         float* out = qt + static_cast<long>(d0 + m) * ld + i0;
-        _mm512_storeu_ps(out, _mm512_shuffle_f32x4(w1, w3, 0x88));                         // column m
-        _mm512_storeu_ps(out + 4L * ld, _mm512_shuffle_f32x4(w2, w4, 0x88));               // m + 4
-        _mm512_storeu_ps(out + 8L * ld, _mm512_shuffle_f32x4(w1, w3, 0xDD));               // m + 8
-        _mm512_storeu_ps(out + 12L * ld, _mm512_shuffle_f32x4(w2, w4, 0xDD));              // m + 12
+        _mm512_storeu_ps(out, _mm512_shuffle_f32x4(w1, w3, 0x88));             // column m
+        _mm512_storeu_ps(out + 4L * ld, _mm512_shuffle_f32x4(w2, w4, 0x88));   // m + 4
+        _mm512_storeu_ps(out + 8L * ld, _mm512_shuffle_f32x4(w1, w3, 0xDD));   // m + 8
+        _mm512_storeu_ps(out + 12L * ld, _mm512_shuffle_f32x4(w2, w4, 0xDD));  // m + 12
       }
     }
     for (int d = dk16; d < dk; ++d)
-      for (int i = i0; i < i0 + 16; ++i) qt[static_cast<long>(d) * ld + i] = i < L ? q[static_cast<long>(i) * ldq + d] : 0.0f;
+      for (int i = i0; i < i0 + 16; ++i)
+        qt[static_cast<long>(d) * ld + i] = i < L ? q[static_cast<long>(i) * ldq + d] : 0.0f;
   }
 }
+#pragma GCC diagnostic pop
 #endif
 
 void transpose_q(const float* q, int ldq, int L, int dk, float* qt, int ld) {
@@ -82,7 +84,8 @@ void transpose_q(const float* q, int ldq, int L, int dk, float* qt, int ld) {
 // st[j·ld + i] = k_j · q_i for i < ld, from qt (dk × ld, q transposed): W columns (a multiple
 // of 16) from column i0, for all rows j < L.
 template <int W>
-EMOT5_INLINE void attention_qk_cols(const float* qt, const float* k, int ldk, int L, int dk, float* st, int ld, int i0) {
+EMOT5_INLINE void attention_qk_cols(const float* qt, const float* k, int ldk, int L, int dk, float* st, int ld,
+                                    int i0) {
   for (int j = 0; j < L; j += kAttR) {
     const float* kr[kAttR];
     for (int r = 0; r < kAttR; ++r) kr[r] = k + static_cast<long>(std::min(j + r, L - 1)) * ldk;
@@ -144,7 +147,8 @@ EMOT5_VERSIONS(void, attention_pv, (const float* st, int ld, const float* v, int
 
 void attention_scores_kq(const float* q, const float* k, int ldqk, int L, int dk, float* st, int ld) {
   if (L <= 0) return;
-  if (ld % kAttW != 0 || ld < L) throw std::invalid_argument("attention_scores_kq: ld must be a multiple of 16, at least L");
+  if (ld % kAttW != 0 || ld < L)
+    throw std::invalid_argument("attention_scores_kq: ld must be a multiple of 16, at least L");
   thread_local std::vector<float> qt;
   if (qt.size() < static_cast<size_t>(dk) * ld) qt.resize(static_cast<size_t>(dk) * ld);
   transpose_q(q, ldqk, L, dk, qt.data(), ld);
@@ -153,6 +157,8 @@ void attention_scores_kq(const float* q, const float* k, int ldqk, int L, int dk
 
 void attention_context(const float* st, int ld, const float* v, int ldv, int L, int dk, float* out, int ldo) {
   if (L <= 0) return;
+  if (ld < (L + kAttR - 1) / kAttR * kAttR)
+    throw std::invalid_argument("attention_context: ld must be at least L rounded up to 8");
   attention_pv(st, ld, v, ldv, L, dk, out, ldo);
 }
 

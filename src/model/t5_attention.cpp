@@ -2,15 +2,14 @@
 // small matrix product, a bias add and a softmax, then a product with v.
 #include <algorithm>
 
-#include "kernels/matmul.h"
 #include "kernels/attention_products.h"
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "model/attention.h"
 #include "model/relative_position.h"
 #include "model/scratch.h"
 
 namespace emot5 {
-
 
 EncoderBias::EncoderBias(const float* table, const T5Config& c, const std::vector<int>& offsets) {
   for (size_t b = 0; b + 1 < offsets.size(); ++b) max_len_ = std::max(max_len_, offsets[b + 1] - offsets[b]);
@@ -61,7 +60,8 @@ void encoder_self_attention(const T5Attention& a, const EncoderBias& bias, const
       float* s = scratch(Scratch::Scores, static_cast<size_t>(L) * Lp);
       kernels::attention_scores_kq(q + base, k + base, ld, L, dk, s, Lp);
       kernels::attention_softmax(s, L, Lp, bias.row(h), n.q ? n.scale + off : nullptr);
-      kernels::attention_context(s, Lp, v + base, ld, L, dk, &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
+      kernels::attention_context(s, Lp, v + base, ld, L, dk,
+                                 &ctx[static_cast<size_t>(off) * I + static_cast<size_t>(h) * dk], I);
     }
     if (o_int8) {
 #pragma omp for schedule(static)

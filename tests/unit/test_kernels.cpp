@@ -650,6 +650,12 @@ TEST(IsaVersions, EveryVersionMatchesTheReferences) {
                 << "attention_context L " << L << " dk " << dk << " i " << i << " d " << d << " " << isa_name(cap);
       }
     }
+    {  // a row stride the blocks would overrun: refused, not read past
+      std::vector<float> buf(64 * 64, 0.0f), st(25 * 32);
+      EXPECT_THROW(attention_scores_kq(buf.data(), buf.data(), 64, 25, 64, st.data(), 24), std::invalid_argument);
+      EXPECT_THROW(attention_scores_kq(buf.data(), buf.data(), 64, 25, 64, st.data(), 30), std::invalid_argument);
+      EXPECT_THROW(attention_context(st.data(), 30, buf.data(), 64, 25, 64, buf.data(), 64), std::invalid_argument);
+    }
     const float halfway[2] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256};
     uint16_t h[2];
     f32_to_bf16_row(halfway, 2, h);
