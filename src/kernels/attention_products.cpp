@@ -98,7 +98,13 @@ EMOT5_INLINE void attention_qk_cols(const float* qt, const float* k, int ldk, in
         for (int w = 0; w < W; ++w) a[r][w] += b * t[w];
       }
     }
-    for (int r = 0; r < kAttR && j + r < L; ++r) std::copy_n(a[r], W, st + static_cast<long>(j + r) * ld + i0);
+    // Stored element by element: a copy through memmove would take a's address and keep it out
+    // of registers (and, under AddressSanitizer, checked on every update).
+    for (int r = 0; r < kAttR && j + r < L; ++r) {
+      float* out = st + static_cast<long>(j + r) * ld + i0;
+#pragma omp simd
+      for (int w = 0; w < W; ++w) out[w] = a[r][w];
+    }
   }
 }
 EMOT5_INLINE void attention_qk_body(const float* qt, const float* k, int ldk, int L, int dk, float* st, int ld) {
@@ -125,7 +131,11 @@ EMOT5_INLINE void attention_pv_cols(const float* st, int ld, const float* v, int
         for (int w = 0; w < W; ++w) a[r][w] += b * vj[w];
       }
     }
-    for (int r = 0; r < kAttR && i + r < L; ++r) std::copy_n(a[r], W, out + static_cast<long>(i + r) * ldo + d0);
+    for (int r = 0; r < kAttR && i + r < L; ++r) {  // element by element, as in attention_qk_cols
+      float* o = out + static_cast<long>(i + r) * ldo + d0;
+#pragma omp simd
+      for (int w = 0; w < W; ++w) o[w] = a[r][w];
+    }
   }
 }
 EMOT5_INLINE void attention_pv_body(const float* st, int ld, const float* v, int ldv, int L, int dk, float* out,
