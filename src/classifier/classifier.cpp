@@ -73,9 +73,8 @@ std::vector<std::vector<size_t>> length_chunks(const std::vector<std::vector<int
 
 // Runs fn(c) for chunks c = n-1 .. 0 (they come shortest first; the longest go first, so that
 // the last ones, when one lane may wait for the other, are the shortest). With enough chunks
-// each thread runs whole chunks on its own, side by side: a product then needs no hand-off
-// between threads, and one thread's norms and softmaxes run beside the other's products. Else
-// the chunks run one after another, each on every thread.
+// each thread runs whole chunks on its own, side by side, so that a product needs no hand-off
+// between threads. Else the chunks run one after another, each on every thread.
 void run_chunks(size_t n, const std::function<void(size_t)>& fn) {
   const int threads = kernels::num_threads();
   if (threads > 1 && n >= 2 * static_cast<size_t>(threads))
